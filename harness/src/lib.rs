@@ -1,0 +1,1 @@
+//! streamcheck: scenario → run → transcript → verdict → report.

@@ -1,0 +1,8 @@
+//! The reference implementation that streamcheck judges every other implementation against.
+//!
+//! - [`stream`]: asyncio's `StreamReader` / `StreamWriter`, reproduced exactly. CPython 3.13 is
+//!   the oracle: same results, same error types, same messages, same order of checks.
+//! - The same code runs over tokio's `TcpStream` and inside turmoil's simulated network, because
+//!   the transport is any `AsyncRead + AsyncWrite`.
+
+pub mod stream;
