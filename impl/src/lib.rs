@@ -6,3 +6,5 @@
 //!   the transport is any `AsyncRead + AsyncWrite`.
 
 pub mod stream;
+/// RFC 6455 WebSocket client and server on top of [`stream`].
+pub mod ws;

@@ -1,0 +1,730 @@
+//! THE state machine: the only place that holds connection state (RFC 6455 §5–§7).
+//!
+//! ```text
+//!   Open ──we send Close──▶ ClosingByUs ──peer's Close / timeout──▶ Closed
+//!     └──peer's Close: we reply──▶ ClosingByPeer ──TCP closed──────▶ Closed
+//!   (any state) ──protocol violation: we send 1002/1007/1009, close TCP──▶ Closed
+//! ```
+//!
+//! A [`WebSocket`] is a cheap handle (clones share one connection), so one task can wait in
+//! [`WebSocket::recv`] while another sends or closes. Writes never block (the stream writer
+//! buffers) and are followed by `drain`; reads go through one async lock, so frames are read by
+//! one caller at a time. Pings are answered automatically inside `recv`.
+
+use super::config::WsConfig;
+use super::error::{Error, ProtocolError, Result, TimeoutError};
+use super::frame::coding::{CloseCode, OpCode};
+use super::frame::header::{self, check_frame_size, FrameHeader};
+use super::frame::mask::{apply_mask, MaskSource};
+use super::frame::encode;
+use super::message::{Assembler, Message};
+use crate::stream::{StreamError, StreamReader, StreamWriter};
+use bytes::Bytes;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::time::Instant;
+
+/// Which end of the connection we are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+/// Who started the closing handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Initiator {
+    /// We sent the first Close frame (a `close` call, or a protocol failure we detected).
+    Us,
+    /// The peer sent the first Close frame.
+    Peer,
+    /// Nobody: the TCP connection ended without a closing handshake (close code 1006).
+    Transport,
+}
+
+/// How a connection ended: the peer's close code and reason, as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseOutcome {
+    /// The code in the peer's Close frame; `None` if it sent an empty one or none at all.
+    pub code: Option<u16>,
+    /// The reason in the peer's Close frame.
+    pub reason: String,
+    /// Both Close frames were exchanged (§7.1.4 "The WebSocket Connection is Closed" cleanly).
+    pub clean: bool,
+    pub initiated_by: Initiator,
+}
+
+impl CloseOutcome {
+    fn unclean(initiated_by: Initiator) -> Self {
+        CloseOutcome { code: None, reason: String::new(), clean: false, initiated_by }
+    }
+}
+
+impl fmt::Display for CloseOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(c) => write!(f, "peer's close code {}", CloseCode(c))?,
+            None => f.write_str("no close code from the peer")?,
+        }
+        if !self.reason.is_empty() {
+            write!(f, ", reason {:?}", self.reason)?;
+        }
+        let by = match self.initiated_by {
+            Initiator::Us => "we closed first",
+            Initiator::Peer => "the peer closed first",
+            Initiator::Transport => "TCP closed without a closing handshake",
+        };
+        write!(f, ", {}, {by}", if self.clean { "clean" } else { "not clean" })
+    }
+}
+
+/// What [`WebSocket::recv`] returns: a message, or the end of the connection (an outcome, not
+/// an error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Message(Message),
+    Closed(CloseOutcome),
+}
+
+#[derive(Debug, Clone)]
+enum State {
+    Open,
+    /// We sent Close (with this code); waiting for the peer's.
+    ClosingByUs,
+    /// The peer sent Close and we replied; a client waits for the server to close TCP.
+    ClosingByPeer(CloseOutcome),
+    Closed(CloseOutcome),
+}
+
+struct Core {
+    state: State,
+    /// Reused frame buffer for outgoing frames.
+    out: Vec<u8>,
+    masks: MaskSource,
+    /// When our unanswered keepalive ping went out.
+    ping_sent_at: Option<Instant>,
+    /// The last time a frame arrived (or the keepalive timer started).
+    last_seen: Instant,
+}
+
+struct ReadSide {
+    assembler: Assembler,
+}
+
+struct Shared {
+    reader: StreamReader,
+    writer: StreamWriter,
+    role: Role,
+    config: WsConfig,
+    subprotocol: Option<String>,
+    core: Mutex<Core>,
+    read: tokio::sync::Mutex<ReadSide>,
+}
+
+/// One open WebSocket connection over a `StreamReader` / `StreamWriter` pair.
+#[derive(Clone)]
+pub struct WebSocket {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for WebSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebSocket").field("role", &self.shared.role).field("state", &self.lock().state).finish()
+    }
+}
+
+/// A frame whose payload was read, ready for dispatch.
+enum Step {
+    Continue,
+    Event(Incoming),
+}
+
+impl WebSocket {
+    /// Wraps streams on which the opening handshake has completed (use [`super::WsClient`]
+    /// and [`super::WsServer`] to perform it).
+    pub fn from_streams(reader: StreamReader, writer: StreamWriter, role: Role, config: WsConfig, subprotocol: Option<String>, masks: MaskSource) -> Self {
+        let assembler = Assembler::new(config.max_message_size);
+        WebSocket {
+            shared: Arc::new(Shared {
+                reader,
+                writer,
+                role,
+                subprotocol,
+                core: Mutex::new(Core { state: State::Open, out: Vec::new(), masks, ping_sent_at: None, last_seen: Instant::now() }),
+                read: tokio::sync::Mutex::new(ReadSide { assembler }),
+                config,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        self.shared.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Client or server.
+    pub fn role(&self) -> Role {
+        self.shared.role
+    }
+
+    /// The subprotocol agreed in the opening handshake.
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.shared.subprotocol.as_deref()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &WsConfig {
+        &self.shared.config
+    }
+
+    /// True while neither side has sent Close.
+    pub fn is_open(&self) -> bool {
+        matches!(self.lock().state, State::Open)
+    }
+
+    /// The outcome, once the connection is closed (or closing by the peer).
+    pub fn close_outcome(&self) -> Option<CloseOutcome> {
+        match &self.lock().state {
+            State::Closed(o) | State::ClosingByPeer(o) => Some(o.clone()),
+            _ => None,
+        }
+    }
+
+    // ----- sending -------------------------------------------------------------------------
+
+    /// Writes one frame under the core lock. The caller drains afterwards.
+    fn write_frame(&self, core: &mut Core, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<()> {
+        // RFC 6455 §5.3: "The masking key ... MUST be ... unpredictable"; a client masks every
+        // frame it sends (§5.1), a server never does.
+        let mask = (self.shared.role == Role::Client).then(|| core.masks.next_mask());
+        let header = FrameHeader::new(opcode, fin, payload.len() as u64, mask);
+        core.out.clear();
+        if mask.is_none() && payload.len() > 4096 {
+            // Unmasked and large: hand the payload to the writer as is, saving a copy.
+            header.format(&mut core.out);
+            self.shared.writer.write(&core.out)?;
+            self.shared.writer.write(payload)?;
+        } else {
+            encode(&header, payload, &mut core.out);
+            self.shared.writer.write(&core.out)?;
+        }
+        Ok(())
+    }
+
+    /// Fails unless the connection is open (§5.5.1: after sending Close, no more data frames).
+    fn check_open(core: &Core) -> Result<()> {
+        match &core.state {
+            State::Open => Ok(()),
+            State::ClosingByUs => Err(Error::ConnectionClosed(CloseOutcome::unclean(Initiator::Us))),
+            State::ClosingByPeer(o) | State::Closed(o) => Err(Error::ConnectionClosed(o.clone())),
+        }
+    }
+
+    async fn drain(&self) -> Result<()> {
+        self.shared.writer.drain().await.map_err(Error::Transport)
+    }
+
+    /// Sends one message in a single frame (`ws_send`).
+    pub async fn send(&self, message: &Message) -> Result<()> {
+        {
+            let mut core = self.lock();
+            Self::check_open(&core)?;
+            self.write_frame(&mut core, message.opcode(), true, message.as_bytes())?;
+        }
+        self.drain().await
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&self, text: &str) -> Result<()> {
+        {
+            let mut core = self.lock();
+            Self::check_open(&core)?;
+            self.write_frame(&mut core, OpCode::Text, true, text.as_bytes())?;
+        }
+        self.drain().await
+    }
+
+    /// Sends a binary message.
+    pub async fn send_binary(&self, data: &[u8]) -> Result<()> {
+        {
+            let mut core = self.lock();
+            Self::check_open(&core)?;
+            self.write_frame(&mut core, OpCode::Binary, true, data)?;
+        }
+        self.drain().await
+    }
+
+    /// Sends one message as several frames (§5.4): the first with `opcode` (Text or Binary),
+    /// the rest as continuations, FIN on the last. Text fragments may split code points; the
+    /// whole must be valid UTF-8.
+    pub async fn send_fragmented(&self, opcode: OpCode, fragments: &[&[u8]]) -> Result<()> {
+        if !matches!(opcode, OpCode::Text | OpCode::Binary) || fragments.is_empty() {
+            return Err(Error::Usage(format!("send_fragmented needs Text or Binary and at least one fragment, got {opcode} x{}", fragments.len())));
+        }
+        if opcode == OpCode::Text && std::str::from_utf8(&fragments.concat()).is_err() {
+            return Err(Error::Usage("text fragments do not join into valid UTF-8".into()));
+        }
+        {
+            let mut core = self.lock();
+            Self::check_open(&core)?;
+            for (i, frag) in fragments.iter().enumerate() {
+                let op = if i == 0 { opcode } else { OpCode::Continuation };
+                self.write_frame(&mut core, op, i + 1 == fragments.len(), frag)?;
+            }
+        }
+        self.drain().await
+    }
+
+    /// Sends a ping (`ws_ping`). The pong is consumed by `recv`.
+    pub async fn ping(&self, data: &[u8]) -> Result<()> {
+        // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
+        if data.len() > 125 {
+            return Err(Error::Usage(format!("ping payload of {} bytes; control frames carry at most 125 (RFC 6455 §5.5)", data.len())));
+        }
+        {
+            let mut core = self.lock();
+            Self::check_open(&core)?;
+            self.write_frame(&mut core, OpCode::Ping, true, data)?;
+        }
+        self.drain().await
+    }
+
+    /// Sends an unsolicited pong (§5.5.3: "A Pong frame MAY be sent unsolicited").
+    pub async fn pong(&self, data: &[u8]) -> Result<()> {
+        if data.len() > 125 {
+            return Err(Error::Usage(format!("pong payload of {} bytes; control frames carry at most 125 (RFC 6455 §5.5)", data.len())));
+        }
+        {
+            let mut core = self.lock();
+            Self::check_open(&core)?;
+            self.write_frame(&mut core, OpCode::Pong, true, data)?;
+        }
+        self.drain().await
+    }
+
+    // ----- closing -------------------------------------------------------------------------
+
+    /// Starts the closing handshake (`ws_close`) and waits, at most `close_timeout`, for the
+    /// peer's Close; returns the peer's code and reason. Messages that arrive meanwhile are
+    /// discarded unless another task is in `recv`. Closing a closed connection returns its
+    /// outcome again.
+    pub async fn close(&self, code: Option<u16>, reason: &str) -> Result<CloseOutcome> {
+        if let Some(c) = code {
+            // RFC 6455 §7.4.1: 1005, 1006 and 1015 "MUST NOT be set as a status code in a
+            // Close control frame by an endpoint"; undefined ranges are not ours to send.
+            if !CloseCode(c).is_allowed_on_wire() {
+                return Err(Error::Usage(format!("close code {} may not be sent (RFC 6455 §7.4)", CloseCode(c))));
+            }
+        } else if !reason.is_empty() {
+            return Err(Error::Usage("a close reason needs a close code (RFC 6455 §5.5.1)".into()));
+        }
+        if reason.len() > 123 {
+            return Err(Error::Usage(format!("close reason of {} bytes; at most 123 fit in a control frame (RFC 6455 §5.5)", reason.len())));
+        }
+        {
+            let mut core = self.lock();
+            match &core.state {
+                State::Open => {
+                    let body = close_body(code, reason);
+                    self.write_frame(&mut core, OpCode::Close, true, &body)?;
+                    core.state = State::ClosingByUs;
+                }
+                State::ClosingByUs => {}
+                State::ClosingByPeer(_) | State::Closed(_) => {}
+            }
+        }
+        let _ = self.drain().await;
+        let wait = async {
+            let mut rs = self.shared.read.lock().await;
+            loop {
+                match self.next_step(&mut rs).await {
+                    Ok(Step::Event(Incoming::Closed(o))) => return Ok(o),
+                    Ok(_) => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        match tokio::time::timeout(self.shared.config.close_timeout, wait).await {
+            Ok(r) => r,
+            Err(_) => {
+                // No Close from the peer in time: drop TCP (§7.1.1 lets either side do so).
+                let outcome = CloseOutcome::unclean(Initiator::Us);
+                self.lock().state = State::Closed(outcome.clone());
+                self.shared.writer.close();
+                Ok(outcome)
+            }
+        }
+    }
+
+    /// Echoes every message back until the connection ends (`ws_echo`); returns the outcome.
+    pub async fn echo(&self) -> Result<CloseOutcome> {
+        loop {
+            match self.recv().await? {
+                Incoming::Message(m) => match self.send(&m).await {
+                    Ok(()) | Err(Error::ConnectionClosed(_)) => {}
+                    Err(e) => return Err(e),
+                },
+                Incoming::Closed(o) => return Ok(o),
+            }
+        }
+    }
+
+    // ----- receiving -----------------------------------------------------------------------
+
+    /// The next message, or the connection's end (`ws_recv`). Answers pings, consumes pongs,
+    /// runs the keepalive timer, and fails the connection on any protocol violation (the
+    /// error names the close code sent).
+    pub async fn recv(&self) -> Result<Incoming> {
+        let mut rs = self.shared.read.lock().await;
+        loop {
+            if let Step::Event(e) = self.next_step(&mut rs).await? {
+                return Ok(e);
+            }
+        }
+    }
+
+    /// Reads and handles one frame.
+    async fn next_step(&self, rs: &mut ReadSide) -> Result<Step> {
+        if let State::Closed(o) = &self.lock().state {
+            return Ok(Step::Event(Incoming::Closed(o.clone())));
+        }
+        let header = match self.read_header().await {
+            Ok(Some(h)) => h,
+            Ok(None) => return Ok(self.on_eof()),
+            Err(e) => return self.on_read_error(e).await,
+        };
+        self.lock().last_seen = Instant::now();
+        if let Err(e) = self.check_header(&header) {
+            return Err(self.fail(e).await);
+        }
+        if header.opcode.is_control() {
+            let payload = match self.shared.reader.readexactly(header.payload_len as isize).await {
+                Ok(p) => p,
+                Err(e) => return self.on_read_error(e.into()).await,
+            };
+            let mut body = [0u8; 125];
+            let body = &mut body[..payload.len()];
+            body.copy_from_slice(&payload);
+            if let Some(key) = header.mask {
+                apply_mask(body, key, 0);
+            }
+            return self.on_control(header.opcode, body).await;
+        }
+        // A data frame.
+        if let Err(e) = rs.assembler.begin_frame(header.opcode, header.payload_len) {
+            return Err(self.fail(e).await);
+        }
+        let mut remaining = header.payload_len as usize;
+        let mut offset = 0;
+        while remaining > 0 {
+            // Whatever has arrived, up to the frame's end: text is validated piece by piece,
+            // so bad UTF-8 fails the connection as soon as it arrives (Autobahn 6.4.x).
+            let piece = match self.shared.reader.read(remaining as isize).await {
+                Ok(p) if p.is_empty() => {
+                    let partial = Bytes::new();
+                    return self.on_read_error(Error::Transport(StreamError::IncompleteRead { partial, expected: Some(remaining) })).await;
+                }
+                Ok(p) => p,
+                Err(e) => return self.on_read_error(e.into()).await,
+            };
+            if let Err(e) = rs.assembler.push(&piece, header.mask, offset) {
+                return Err(self.fail(e.into()).await);
+            }
+            offset += piece.len();
+            remaining -= piece.len();
+        }
+        let message = match rs.assembler.end_frame(header.fin) {
+            Ok(m) => m,
+            Err(e) => return Err(self.fail(e.into()).await),
+        };
+        Ok(match message {
+            Some(m) => Step::Event(Incoming::Message(m)),
+            None => Step::Continue,
+        })
+    }
+
+    /// Reads a frame header: two bytes, then the extended length and mask. While keepalive is
+    /// on, waits for the first byte no longer than the ping schedule allows. `None`: EOF at a
+    /// frame boundary.
+    async fn read_header(&self) -> Result<Option<FrameHeader>> {
+        let reader = &self.shared.reader;
+        let first = match self.shared.config.ping_interval {
+            None => reader.readexactly(2).await,
+            Some(interval) => loop {
+                let (deadline, awaiting) = {
+                    let core = self.lock();
+                    match core.ping_sent_at {
+                        Some(t) => (t + self.shared.config.ping_timeout, true),
+                        None => (core.last_seen + interval, false),
+                    }
+                };
+                tokio::select! {
+                    biased;
+                    r = reader.readexactly(2) => break r,
+                    _ = tokio::time::sleep_until(deadline) => {
+                        if awaiting {
+                            let after_ms = self.shared.config.ping_timeout.as_millis();
+                            return Err(self.fail_with(Error::Timeout(TimeoutError::Keepalive { after_ms }), CloseCode::INTERNAL_ERROR).await);
+                        }
+                        let mut core = self.lock();
+                        if matches!(core.state, State::Open) {
+                            self.write_frame(&mut core, OpCode::Ping, true, b"keepalive")?;
+                        }
+                        core.ping_sent_at = Some(Instant::now());
+                    }
+                }
+            },
+        };
+        let first = match first {
+            Ok(b) => [b[0], b[1]],
+            Err(StreamError::IncompleteRead { partial, .. }) if partial.is_empty() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let extra = header::extra_len(first);
+        let rest = if extra > 0 { reader.readexactly(extra as isize).await? } else { Bytes::new() };
+        header::parse_parts(first, &rest).map(Some).map_err(Error::Protocol)
+    }
+
+    /// The per-frame rules that need no message state.
+    fn check_header(&self, h: &FrameHeader) -> Result<()> {
+        // RFC 6455 §5.2: "RSV1, RSV2, RSV3: MUST be 0 unless an extension is negotiated that
+        // defines meanings for non-zero values. If a nonzero value is received and none of the
+        // negotiated extensions defines the meaning of such a nonzero value, the receiving
+        // endpoint MUST _Fail the WebSocket Connection_." We negotiate no extension.
+        if h.rsv != 0 {
+            return Err(ProtocolError::ReservedBits { rsv: h.rsv }.into());
+        }
+        // RFC 6455 §5.2: "If an unknown opcode is received, the receiving endpoint MUST _Fail
+        // the WebSocket Connection_."
+        if let OpCode::Reserved(op) = h.opcode {
+            return Err(ProtocolError::ReservedOpcode { opcode: op }.into());
+        }
+        match (self.shared.role, h.mask.is_some()) {
+            // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that
+            // is not masked."
+            (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame.into()),
+            // RFC 6455 §5.1: "A client MUST close a connection if it detects a masked frame."
+            (Role::Client, true) => return Err(ProtocolError::MaskedFrame.into()),
+            _ => {}
+        }
+        if h.opcode.is_control() {
+            // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or
+            // less and MUST NOT be fragmented."
+            if h.payload_len > 125 {
+                return Err(ProtocolError::ControlFrameTooLong { opcode: h.opcode, len: h.payload_len }.into());
+            }
+            if !h.fin {
+                return Err(ProtocolError::FragmentedControlFrame { opcode: h.opcode }.into());
+            }
+        } else {
+            // RFC 6455 §10.4: limit frame sizes, before reading or reserving the payload.
+            check_frame_size(h.payload_len, self.shared.config.max_frame_size)?;
+        }
+        Ok(())
+    }
+
+    async fn on_control(&self, opcode: OpCode, body: &[u8]) -> Result<Step> {
+        match opcode {
+            OpCode::Ping => {
+                {
+                    let mut core = self.lock();
+                    // RFC 6455 §5.5.2: "Upon receipt of a Ping frame, an endpoint MUST send a
+                    // Pong frame in response, unless it already received a Close frame" — and
+                    // §5.5.3: "A Pong frame sent in response to a Ping frame must have
+                    // identical Application data". After our own Close we stay silent too.
+                    if !matches!(core.state, State::Open) {
+                        return Ok(Step::Continue);
+                    }
+                    self.write_frame(&mut core, OpCode::Pong, true, body)?;
+                }
+                self.drain().await?;
+                Ok(Step::Continue)
+            }
+            OpCode::Pong => {
+                // §5.5.3: a pong answers our keepalive ping, or is unsolicited and ignored.
+                self.lock().ping_sent_at = None;
+                Ok(Step::Continue)
+            }
+            OpCode::Close => {
+                let (code, reason) = match parse_close_body(body) {
+                    Ok(cr) => cr,
+                    Err(e) => return Err(self.fail(e.into()).await),
+                };
+                self.on_peer_close(code, reason).await
+            }
+            _ => unreachable!("on_control with a data opcode"),
+        }
+    }
+
+    /// The peer's Close arrived (valid).
+    async fn on_peer_close(&self, code: Option<u16>, reason: String) -> Result<Step> {
+        let outcome = {
+            let mut core = self.lock();
+            match core.state {
+                State::Open => {
+                    // RFC 6455 §5.5.1: "If an endpoint receives a Close frame and did not
+                    // previously send a Close frame, the endpoint MUST send a Close frame in
+                    // response ... typically echoing the status code it received."
+                    let body = close_body(code, "");
+                    let outcome = CloseOutcome { code, reason, clean: true, initiated_by: Initiator::Peer };
+                    let _ = self.write_frame(&mut core, OpCode::Close, true, &body);
+                    core.state = State::ClosingByPeer(outcome.clone());
+                    outcome
+                }
+                // We had sent Close already: this is the reply (§7.1.2, handshake complete).
+                _ => CloseOutcome { code, reason, clean: true, initiated_by: Initiator::Us },
+            }
+        };
+        let _ = self.drain().await;
+        self.close_transport().await;
+        self.lock().state = State::Closed(outcome.clone());
+        Ok(Step::Event(Incoming::Closed(outcome)))
+    }
+
+    /// After both Close frames: RFC 6455 §7.1.1, "the underlying TCP connection, in most
+    /// normal cases, SHOULD be closed first by the server", and the client waits for it,
+    /// for at most `close_timeout`, before closing itself.
+    async fn close_transport(&self) {
+        if self.shared.role == Role::Client {
+            let reader = &self.shared.reader;
+            let until_eof = async {
+                loop {
+                    match reader.read(64 * 1024).await {
+                        Ok(b) if !b.is_empty() => continue,
+                        _ => break,
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(self.shared.config.close_timeout, until_eof).await;
+        }
+        self.shared.writer.close();
+    }
+
+    /// RFC 6455 §7.1.7 "Fail the WebSocket Connection": send a Close frame with the error's
+    /// code (if none was sent yet), then close the connection; no more data is processed.
+    async fn fail(&self, err: Error) -> Error {
+        let code = err.close_code_sent().unwrap_or(CloseCode::PROTOCOL_ERROR);
+        self.fail_with(err, code).await
+    }
+
+    async fn fail_with(&self, err: Error, code: CloseCode) -> Error {
+        {
+            let mut core = self.lock();
+            if matches!(core.state, State::Open) {
+                let reason = match &err {
+                    Error::Protocol(p) => short_reason(p),
+                    Error::Capacity(_) => "message too big",
+                    _ => "",
+                };
+                let _ = self.write_frame(&mut core, OpCode::Close, true, &close_body(Some(code.0), reason));
+            }
+            core.state = State::Closed(CloseOutcome::unclean(Initiator::Us));
+        }
+        let _ = self.drain().await;
+        self.close_transport().await;
+        err
+    }
+
+    /// A clean EOF between frames: the peer went away without (finishing) a closing handshake
+    /// (§7.1.5: the close code is then 1006, which is never sent). An outcome, not an error.
+    fn on_eof(&self) -> Step {
+        let mut core = self.lock();
+        let outcome = match &core.state {
+            State::Closed(o) => o.clone(),
+            State::ClosingByUs => CloseOutcome::unclean(Initiator::Us),
+            _ => CloseOutcome::unclean(Initiator::Transport),
+        };
+        core.state = State::Closed(outcome.clone());
+        drop(core);
+        self.shared.writer.close();
+        Step::Event(Incoming::Closed(outcome))
+    }
+
+    /// A transport error (or EOF inside a frame) while reading.
+    async fn on_read_error(&self, err: Error) -> Result<Step> {
+        let mut core = self.lock();
+        match (&core.state, &err) {
+            // Closed under us (our close timed out, or we failed the connection): report that.
+            (State::Closed(o), _) => Ok(Step::Event(Incoming::Closed(o.clone()))),
+            (_, Error::Protocol(_)) => {
+                drop(core);
+                Err(self.fail(err).await)
+            }
+            _ => {
+                core.state = State::Closed(CloseOutcome::unclean(Initiator::Transport));
+                drop(core);
+                self.shared.writer.close();
+                Err(err)
+            }
+        }
+    }
+}
+
+/// A Close frame body: the code in network byte order, then the reason (§5.5.1).
+fn close_body(code: Option<u16>, reason: &str) -> Vec<u8> {
+    match code {
+        None => Vec::new(),
+        Some(c) => {
+            let mut body = c.to_be_bytes().to_vec();
+            body.extend_from_slice(reason.as_bytes());
+            body
+        }
+    }
+}
+
+/// Parses and checks a received Close body.
+pub fn parse_close_body(body: &[u8]) -> Result<(Option<u16>, String), ProtocolError> {
+    match body.len() {
+        0 => Ok((None, String::new())),
+        // RFC 6455 §5.5.1: "If there is a body, the first two bytes of the body MUST be a
+        // 2-byte unsigned integer (in network byte order) representing a status code"; a
+        // one-byte body cannot be one.
+        1 => Err(ProtocolError::OneByteClosePayload),
+        _ => {
+            let code = u16::from_be_bytes([body[0], body[1]]);
+            // RFC 6455 §7.4.1 / §7.4.2: codes 1004–1006, 1015, 0–999, 1016–2999 and 5000+ are
+            // not valid on the wire.
+            if !CloseCode(code).is_allowed_on_wire() {
+                return Err(ProtocolError::InvalidCloseCode { code });
+            }
+            // RFC 6455 §5.5.1: the close reason's data "is not guaranteed to be human readable"
+            // but is UTF-8-encoded; §8.1 makes invalid UTF-8 fail the connection (1007).
+            let reason = std::str::from_utf8(&body[2..]).map_err(|_| ProtocolError::InvalidCloseReason)?;
+            Ok((Some(code), reason.to_string()))
+        }
+    }
+}
+
+fn short_reason(p: &ProtocolError) -> &'static str {
+    match p {
+        ProtocolError::UnmaskedFrame => "unmasked frame",
+        ProtocolError::MaskedFrame => "masked frame",
+        ProtocolError::ReservedBits { .. } => "reserved bits set",
+        ProtocolError::ReservedOpcode { .. } => "reserved opcode",
+        ProtocolError::ControlFrameTooLong { .. } => "control frame too long",
+        ProtocolError::FragmentedControlFrame { .. } => "fragmented control frame",
+        ProtocolError::UnexpectedContinuation => "unexpected continuation",
+        ProtocolError::ExpectedContinuation { .. } => "expected continuation",
+        ProtocolError::NonMinimalLength { .. } => "non-minimal length",
+        ProtocolError::LengthMsbSet => "length MSB set",
+        ProtocolError::OneByteClosePayload => "1-byte close payload",
+        ProtocolError::InvalidCloseCode { .. } => "invalid close code",
+        ProtocolError::InvalidCloseReason => "invalid UTF-8 in close reason",
+        ProtocolError::InvalidUtf8 { .. } => "invalid UTF-8 in text",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_bodies() {
+        assert_eq!(parse_close_body(&[]), Ok((None, String::new())));
+        assert_eq!(parse_close_body(&[3]), Err(ProtocolError::OneByteClosePayload));
+        assert_eq!(parse_close_body(&[0x03, 0xE8, b'o', b'k']), Ok((Some(1000), "ok".into())));
+        assert_eq!(parse_close_body(&[0x03, 0xED]), Err(ProtocolError::InvalidCloseCode { code: 1005 }));
+        assert_eq!(parse_close_body(&[0x0B, 0xB8]), Ok((Some(3000), String::new())));
+        assert_eq!(parse_close_body(&[0x03, 0xE8, 0xFF]), Err(ProtocolError::InvalidCloseReason));
+        assert_eq!(ProtocolError::InvalidCloseReason.close_code(), CloseCode(1007));
+    }
+}
