@@ -1,0 +1,228 @@
+//! Finding and loading scenario files. The YAML crate (serde-saphyr) is used here and nowhere
+//! else, so swapping it touches one file.
+
+use super::{Action, PeerAction, Scenario, SubjectKind};
+use crate::op::Op;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A mistake in a scenario file: where it is and what was expected there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+    /// The message with the offending lines quoted, for terminals.
+    pub snippet: Option<String>,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path.display(), self.message),
+            _ => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A scenario and the file it came from.
+#[derive(Clone, Debug)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    /// The path relative to the scenarios root, with `/` separators: the test's name.
+    pub id: String,
+    pub scenario: Scenario,
+}
+
+/// Every `.yaml`/`.yml` file under `root`, sorted, so runs and test lists are stable.
+pub fn discover(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn from_yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ScenarioError {
+    let location = e.location();
+    let plain = e.without_snippet().to_string();
+    // serde-saphyr prefixes "error: line L column C: "; the location is printed by us.
+    let message = plain
+        .split_once(": ")
+        .map(|(_, rest)| rest)
+        .map(|rest| match rest.split_once(": ") {
+            Some((loc, msg)) if loc.starts_with("line ") => msg,
+            _ => rest,
+        })
+        .unwrap_or(&plain)
+        .trim()
+        .to_string();
+    let snippet = Some(e.to_string().replace("<input>", &path.display().to_string()));
+    let _ = text;
+    ScenarioError {
+        path: path.to_path_buf(),
+        line: location.as_ref().map(|l| l.line() as usize),
+        column: location.as_ref().map(|l| l.column() as usize),
+        message,
+        snippet,
+    }
+}
+
+/// Where each step starts, for errors found after parsing.
+#[derive(Deserialize)]
+struct StepPositions {
+    #[serde(default)]
+    steps: Vec<serde_saphyr::Spanned<serde::de::IgnoredAny>>,
+}
+
+/// Parses one scenario from text. Returns every error found: a YAML/type error stops parsing,
+/// and then the checks across steps run and report all they find.
+pub fn parse(path: &Path, text: &str) -> Result<Scenario, Vec<ScenarioError>> {
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| vec![from_yaml_error(path, text, &e)])?;
+    let positions: Vec<(usize, usize)> = serde_saphyr::from_str::<StepPositions>(text)
+        .map(|p| p.steps.iter().map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)).collect())
+        .unwrap_or_default();
+    let errors: Vec<ScenarioError> = check(&scenario)
+        .into_iter()
+        .map(|(step, message)| {
+            let at = step.and_then(|i| positions.get(i).copied());
+            ScenarioError { path: path.to_path_buf(), line: at.map(|a| a.0), column: at.map(|a| a.1), message, snippet: None }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(scenario)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks that span steps: names started and awaited, ops that fit the subject. Each error
+/// names its step index (or None for the whole file).
+pub fn check(s: &Scenario) -> Vec<(Option<usize>, String)> {
+    let mut errors = Vec::new();
+    if s.name.trim().is_empty() {
+        errors.push((None, "`name` is empty: give the scenario a unique name".into()));
+    }
+    if s.spec.trim().is_empty() {
+        errors.push((None, "`spec` is empty: cite the documentation section or RFC clause this checks".into()));
+    }
+    if s.steps.is_empty() {
+        errors.push((None, "`steps` is empty: a scenario needs at least one step".into()));
+    }
+    if matches!(s.config.limit, Some(l) if l <= 0) && !s.steps.is_empty() {
+        // Allowed on purpose: a scenario may check that the subject refuses the limit.
+    }
+    let mut started: BTreeMap<String, (usize, bool)> = BTreeMap::new();
+    for (i, step) in s.steps.iter().enumerate() {
+        if let Some(name) = &step.name {
+            if started.contains_key(name) {
+                errors.push((Some(i), format!("`as: {name}` is already used by an earlier step: pick another name")));
+            }
+            started.insert(name.clone(), (i, false));
+        }
+        match &step.action {
+            Action::Await(name) => match started.get_mut(name) {
+                None => errors.push((Some(i), format!("`await: {name}` names no operation started earlier with `as: {name}`"))),
+                Some((_, awaited @ false)) => *awaited = true,
+                Some((_, true)) => errors.push((Some(i), format!("`await: {name}` twice: an operation's outcome is taken once"))),
+            },
+            Action::Subject(op) => {
+                let ws_op = op.name().starts_with("ws_");
+                if s.subject.is_stream() && ws_op {
+                    errors.push((Some(i), format!("`{}` is a WebSocket operation but the subject is a stream: use subject ws-client or ws-server", op.name())));
+                }
+                if !s.subject.is_stream() && !ws_op {
+                    errors.push((Some(i), format!("`{}` is a stream operation but the subject is WebSocket: use ws_send, ws_recv, ws_ping, ws_close or ws_echo", op.name())));
+                }
+                if let Op::Readuntil(crate::op::Separator::Any { any }) = op {
+                    if any.is_empty() {
+                        // CPython raises ValueError for an empty tuple; a scenario may check that.
+                    }
+                }
+            }
+            Action::Peer(PeerAction::Recv(_)) if step.expect.is_none() => {
+                errors.push((Some(i), "a peer `recv` checks what arrives: add `expect: {ok: BYTES}`".into()));
+            }
+            Action::Peer(_) => {}
+        }
+    }
+    for (name, (i, awaited)) in started {
+        if !awaited {
+            errors.push((Some(i), format!("`as: {name}` is never awaited: add a later step `await: {name}` with its `expect`")));
+        }
+    }
+    if matches!(s.subject, SubjectKind::WsClient | SubjectKind::WsServer) {
+        errors.push((None, "WebSocket subjects are not runnable yet: the WebSocket scenario corpus is a separate issue".into()));
+    }
+    errors
+}
+
+/// Loads every scenario under `root`. Returns the scenarios that loaded and every error found
+/// (unreadable files, malformed files, duplicate names).
+pub fn load_dir(root: &Path) -> (Vec<LoadedScenario>, Vec<ScenarioError>) {
+    let paths = match discover(root) {
+        Ok(p) => p,
+        Err(e) => {
+            return (
+                vec![],
+                vec![ScenarioError {
+                    path: root.to_path_buf(),
+                    line: None,
+                    column: None,
+                    message: format!("cannot list scenarios: {e}; pass the scenarios folder (default: scenarios/)"),
+                    snippet: None,
+                }],
+            )
+        }
+    };
+    load_files(root, &paths)
+}
+
+/// Loads the given files; `root` names them (`streams/limits/x.yaml`).
+pub fn load_files(root: &Path, paths: &[PathBuf]) -> (Vec<LoadedScenario>, Vec<ScenarioError>) {
+    let mut loaded = Vec::new();
+    let mut errors = Vec::new();
+    let mut names: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for path in paths {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(ScenarioError { path: path.clone(), line: None, column: None, message: format!("cannot read: {e}"), snippet: None });
+                continue;
+            }
+        };
+        match parse(path, &text) {
+            Ok(scenario) => {
+                if let Some(first) = names.get(&scenario.name) {
+                    errors.push(ScenarioError {
+                        path: path.clone(),
+                        line: Some(1),
+                        column: None,
+                        message: format!("name `{}` is already used by {}: names must be unique", scenario.name, first.display()),
+                        snippet: None,
+                    });
+                    continue;
+                }
+                names.insert(scenario.name.clone(), path.clone());
+                let id = path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/");
+                loaded.push(LoadedScenario { path: path.clone(), id, scenario });
+            }
+            Err(mut es) => errors.append(&mut es),
+        }
+    }
+    (loaded, errors)
+}
