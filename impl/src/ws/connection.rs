@@ -641,21 +641,24 @@ impl WebSocket {
 
     /// A transport error (or EOF inside a frame) while reading.
     async fn on_read_error(&self, err: Error) -> Result<Step> {
-        let mut core = self.lock();
-        match (&core.state, &err) {
-            // Closed under us (our close timed out, or we failed the connection): report that.
-            (State::Closed(o), _) => Ok(Step::Event(Incoming::Closed(o.clone()))),
-            (_, Error::Protocol(_)) => {
-                drop(core);
-                Err(self.fail(err).await)
-            }
-            _ => {
-                core.state = State::Closed(CloseOutcome::unclean(Initiator::Transport));
-                drop(core);
-                self.shared.writer.close();
-                Err(err)
-            }
+        if matches!(err, Error::Timeout(_)) {
+            // The keepalive already failed the connection.
+            return Err(err);
         }
+        let closed = match &self.lock().state {
+            State::Closed(o) => Some(o.clone()),
+            _ => None,
+        };
+        // Closed under us (our close timed out, or we failed the connection): report that.
+        if let Some(o) = closed {
+            return Ok(Step::Event(Incoming::Closed(o)));
+        }
+        if matches!(err, Error::Protocol(_)) {
+            return Err(self.fail(err).await);
+        }
+        self.lock().state = State::Closed(CloseOutcome::unclean(Initiator::Transport));
+        self.shared.writer.close();
+        Err(err)
     }
 }
 
