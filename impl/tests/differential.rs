@@ -82,6 +82,8 @@ enum Op {
     ReaduntilAny(Vec<Vec<u8>>),
     AtEof,
     Exception,
+    /// Cancels the pending read with the lowest op index, `read(-1)` excepted; a no-op if none.
+    Cancel,
 }
 
 impl Op {
@@ -112,6 +114,7 @@ impl Op {
             }
             Op::AtEof => json!({"op": "at_eof"}),
             Op::Exception => json!({"op": "exception"}),
+            Op::Cancel => json!({"op": "cancel"}),
         }
     }
 
@@ -137,6 +140,9 @@ impl Op {
             }
             Op::AtEof => "r.at_eof()".into(),
             Op::Exception => "r.exception()".into(),
+            Op::Cancel => {
+                "cancel_first_pending_read()  # lowest tN still pending, read(-1) excepted".into()
+            }
         }
     }
 }
@@ -244,6 +250,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         3 => tuple_strategy().prop_map(Op::ReaduntilAny),
         1 => Just(Op::AtEof),
         1 => Just(Op::Exception),
+        2 => Just(Op::Cancel),
     ]
 }
 
@@ -278,7 +285,7 @@ fn tame_read_all(mut ops: Vec<Step>) -> Vec<Step> {
 fn step_strategy() -> impl Strategy<Value = Step> {
     let always = std::env::var_os("STREAMCHECK_DIFF_ALWAYS_SETTLE").is_some();
     (op_strategy(), prop::bool::weighted(0.75)).prop_map(move |(op, settle)| {
-        let settle = settle || always || op.is_read();
+        let settle = settle || always || op.is_read() || op == Op::Cancel;
         Step { op, settle }
     })
 }
@@ -437,6 +444,20 @@ fn run_ours(case: &Case) -> Value {
             Op::Exception => {
                 let exc = reader.exception().map(|e| error_json(&e));
                 events.push(json!([i, {"ok": exc}]));
+            }
+            Op::Cancel => {
+                events.push(json!([i, {"ok": null}]));
+                let target = pending
+                    .keys()
+                    .copied()
+                    .find(|&j| !matches!(case.ops[j].op, Op::Read(n) if n < 0));
+                if let Some(j) = target {
+                    drop(pending.remove(&j)); // dropping the future is Rust's cancellation
+                    completed.push((
+                        j,
+                        json!({"error": {"type": "CancelledError", "message": ""}}),
+                    ));
+                }
             }
             read => {
                 debug_assert!(read.is_read());
@@ -987,12 +1008,14 @@ fn check_311(case: &Case, a313: &Value, a311: &Value) -> Result<(), String> {
         };
         let completion = pending_tuple.remove(&i);
         if let Some(k) = completion {
-            // A completed wait: TypeError once k bytes arrived, EOF's IncompleteReadError, or the exception.
+            // A completed wait: TypeError once k bytes arrived, EOF's IncompleteReadError, the
+            // exception, or a cancel.
             let ok = err_is("TypeError", Some(TUPLE_TYPE_ERROR))
                 || (err_is("IncompleteReadError", None)
                     && err.unwrap()["expected"].is_null()
                     && unb64(err.unwrap()["partial"].as_str().unwrap()).len() < k)
-                || exc_types.iter().any(|t| err_is(t, None));
+                || exc_types.iter().any(|t| err_is(t, None))
+                || err_is("CancelledError", None);
             if !ok {
                 return Err(format!(
                     "op {i}: 3.11 completed a tuple readuntil with {}",

@@ -10,11 +10,13 @@ on stdout. See docs/differential.md for the protocol; in short:
            | {"op": "read", "n": int} | {"op": "readline"} | {"op": "readexactly", "n": int}
            | {"op": "readuntil", "sep": b64} | {"op": "readuntil", "seps": [b64, ...]}   (tuple form)
            | {"op": "at_eof"} | {"op": "exception"}
+           | {"op": "cancel"}   (cancels the pending read with the lowest op index, except read(-1))
              (non-read ops may carry "settle": false, see below)
     answer = {"version": "3.13.0", "setup_error": error | null,
               "events": [[op_index, outcome], ...],
               "buffer": b64, "eof": bool, "at_eof": bool, "limit": int | null}
     outcome = {"ok": b64} | {"ok": bool} | {"ok": null} | {"error": error} | {"pending": true}
+              (a cancelled read completes with {"error": {"type": "CancelledError", "message": ""}})
     error   = {"type": class name, "message": str(exc),
                "partial": b64, "expected": int | null,      (IncompleteReadError only)
                "consumed": int}                            (LimitOverrunError only)
@@ -155,6 +157,15 @@ class Oracle:
                 events.append([i, {"ok": None}])
             elif kind == "at_eof":
                 events.append([i, {"ok": reader.at_eof()}])
+            elif kind == "cancel":
+                # Cancels the pending read with the lowest op index, read(-1) excepted (its
+                # bytes would be lost: the documented divergence); does nothing if there is none.
+                ops = case["ops"]
+                for j in sorted(pending):
+                    if not (ops[j]["op"] == "read" and ops[j]["n"] < 0):
+                        pending[j].cancel()
+                        break
+                events.append([i, {"ok": None}])
             elif kind == "exception":
                 exc = reader.exception()
                 events.append([i, {"ok": None if exc is None else describe_error(exc)}])
