@@ -16,9 +16,11 @@
 //!   consumed, buffer left behind, eof, at_eof). A disagreement prints the shrunk case as
 //!   Python-ish code and both event lists.
 //!
-//! Runs are deterministic: a fixed seed (override with STREAMCHECK_DIFF_SEED=<u64>), 1000 cases
-//! (raise with STREAMCHECK_DIFF_CASES=<n>). CPython 3.13 is required, never skipped: it is
-//! `PYENV_VERSION=3.13.0 python3`, or the interpreter named by STREAMCHECK_PYTHON313.
+//! Runs are deterministic: a fixed seed (override with STREAMCHECK_DIFF_SEED=<u64>), 4000 cases
+//! (change with STREAMCHECK_DIFF_CASES=<n>; ~1 ms per case). CPython 3.13 is required, never
+//! skipped: it is `PYENV_VERSION=3.13.0 python3`, or the interpreter named by
+//! STREAMCHECK_PYTHON313. Other knobs (STREAMCHECK_DIFF_SKIP_KNOWN, _ALWAYS_SETTLE, _UNTAMED) and
+//! the disagreements found so far (D1, D2: the `regression_*` tests) are in docs/differential.md.
 
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Strategy};
@@ -865,7 +867,7 @@ fn finish(
 // Tests
 // ---------------------------------------------------------------------------------------------
 
-/// Our reader against CPython 3.13 on `STREAMCHECK_DIFF_CASES` (default 1000) generated cases.
+/// Our reader against CPython 3.13 on `STREAMCHECK_DIFF_CASES` (default 4000) generated cases.
 #[test]
 fn differential_against_cpython_313() {
     let oracle = RefCell::new(Oracle::start("3.13", "STREAMCHECK_PYTHON313", "3.13.0"));
