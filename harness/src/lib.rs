@@ -5,6 +5,7 @@
 //! vocabulary shared by scenario files, in-process runs and the driver protocol.
 
 pub mod bytes;
+pub mod fuzz;
 pub mod op;
 pub mod outcome;
 pub mod run;

@@ -15,6 +15,9 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub trait Subject: Send + Sync + 'static {
     /// Runs one operation to its outcome. Cancelling the future cancels the operation.
     fn call(&self, op: Op) -> BoxFuture<Outcome>;
+
+    /// For wrappers that reach the concrete subject (tests of deliberately broken subjects).
+    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
 }
 
 /// How sessions are opened: as a client (`open_connection`) or a server (`start_server`).
@@ -68,6 +71,10 @@ impl ReferenceStreams {
 }
 
 impl Subject for ReferenceStreams {
+    fn as_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
+        self
+    }
+
     fn call(&self, op: Op) -> BoxFuture<Outcome> {
         let reader = self.reader.clone();
         let writer = self.writer.clone();

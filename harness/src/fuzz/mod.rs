@@ -1,0 +1,2 @@
+//! Chunk-boundary fuzzing.
+pub mod chunks;
