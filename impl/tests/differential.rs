@@ -19,7 +19,7 @@
 //! Runs are deterministic: a fixed seed (override with STREAMCHECK_DIFF_SEED=<u64>), 4000 cases
 //! (change with STREAMCHECK_DIFF_CASES=<n>; ~1 ms per case). CPython 3.13 is required, never
 //! skipped: it is `PYENV_VERSION=3.13.0 python3`, or the interpreter named by
-//! STREAMCHECK_PYTHON313. Other knobs (STREAMCHECK_DIFF_SKIP_KNOWN, _ALWAYS_SETTLE, _UNTAMED) and
+//! STREAMCHECK_PYTHON313. Other knobs (STREAMCHECK_DIFF_SKIP_KNOWN, _ALWAYS_SETTLE) and
 //! the disagreements found so far (D1, D2: the `regression_*` tests) are in docs/differential.md.
 
 use proptest::prelude::*;
@@ -84,7 +84,7 @@ enum Op {
     ReaduntilAny(Vec<Vec<u8>>),
     AtEof,
     Exception,
-    /// Cancels the pending read with the lowest op index, `read(-1)` excepted; a no-op if none.
+    /// Cancels the pending read with the lowest op index; a no-op if none.
     Cancel,
 }
 
@@ -143,7 +143,7 @@ impl Op {
             Op::AtEof => "r.at_eof()".into(),
             Op::Exception => "r.exception()".into(),
             Op::Cancel => {
-                "cancel_first_pending_read()  # lowest tN still pending, read(-1) excepted".into()
+                "cancel_first_pending_read()  # lowest tN still pending".into()
             }
         }
     }
@@ -265,25 +265,6 @@ fn limit_strategy() -> impl Strategy<Value = Option<i64>> {
     ]
 }
 
-/// A `read(-1)` that could still be waiting when data arrives is the documented divergence
-/// (CPython holds the bytes it has pulled inside the coroutine, we keep them buffered), so the
-/// generator only keeps `read(-1)` once EOF or an exception has been fed: then it never waits.
-/// Earlier ones become `read(4)`. (`known_divergence_read_all_*` below pins the divergence.)
-fn tame_read_all(mut ops: Vec<Step>) -> Vec<Step> {
-    if std::env::var_os("STREAMCHECK_DIFF_UNTAMED").is_some() {
-        return ops;
-    }
-    let mut settled = false;
-    for step in &mut ops {
-        match step.op {
-            Op::FeedEof | Op::SetException(_) => settled = true,
-            Op::Read(n) if n < 0 && !settled => step.op = Op::Read(4),
-            _ => {}
-        }
-    }
-    ops
-}
-
 fn step_strategy() -> impl Strategy<Value = Step> {
     let always = std::env::var_os("STREAMCHECK_DIFF_ALWAYS_SETTLE").is_some();
     (op_strategy(), prop::bool::weighted(0.75)).prop_map(move |(op, settle)| {
@@ -314,7 +295,7 @@ fn case_strategy() -> BoxedStrategy<Case> {
     )
         .prop_map(|(limit, ops)| Case {
             limit,
-            ops: skip_known(tame_read_all(ops)),
+            ops: skip_known(ops),
         })
         .boxed()
 }
@@ -452,7 +433,7 @@ fn run_ours(case: &Case) -> Value {
                 let target = pending
                     .keys()
                     .copied()
-                    .find(|&j| !matches!(case.ops[j].op, Op::Read(n) if n < 0));
+                    .next();
                 if let Some(j) = target {
                     drop(pending.remove(&j)); // dropping the future is Rust's cancellation
                     completed.push((
@@ -1070,7 +1051,7 @@ fn check_311(case: &Case, a313: &Value, a311: &Value) -> Result<(), String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixed cases: the documented read(-1) divergence, and regressions found by the property test
+// Fixed cases: regressions found by the property test (all fixed in the reader)
 // ---------------------------------------------------------------------------------------------
 
 fn assert_agrees(case: Case) {
@@ -1111,12 +1092,10 @@ fn regression_read_rechecks_exception_after_wakeup() {
     });
 }
 
-/// D2a, the uncancelled face of the documented `read(-1)` divergence (so the generator avoids
-/// it, see `tame_read_all`). CPython's `read(-1)` moves each block into the coroutine as it
+/// D2a (fixed: the reference's `read(-1)` now holds its blocks as CPython does). CPython's `read(-1)` moves each block into the coroutine as it
 /// arrives: while it waits, the buffer is EMPTY, and a concurrent `read(1)` has nothing to take and
 /// must wait itself: `RuntimeError('read() called while another coroutine is already waiting for
-/// incoming data')`, final buffer `b''`. Ours keeps the bytes buffered: `read(1)` returns `b'a'`
-/// and `b'b'` is left in the buffer.
+/// incoming data')`, final buffer `b''`. The earlier reference kept the bytes buffered.
 #[test]
 fn regression_read_all_pending_holds_bytes_outside_the_buffer() {
     assert_agrees(Case {

@@ -5,9 +5,9 @@
 //! cloneable handle: clones share one buffer, which is how two concurrent reads can meet the
 //! one-waiter rule at all.
 //!
-//! One deliberate divergence, documented in the README: a cancelled `read(-1)` loses nothing.
-//! CPython pulls `limit`-sized blocks into the coroutine and drops them on cancel (probe R06);
-//! here the bytes stay in the buffer until EOF is seen, so a cancelled `read(-1)` is a no-op.
+//! A cancelled `read(-1)` loses the bytes it has pulled so far, exactly as CPython does (probe
+//! R06): the choice is exactness, and it is documented in the README. Every other cancelled
+//! read leaves the buffer as it was (L08).
 
 use super::error::{messages, StreamError};
 use super::search::Separators;
@@ -183,7 +183,31 @@ impl StreamReader {
 
     /// `read(n)`: n < 0 reads to EOF, n == 0 returns empty, n > 0 returns as soon as any byte
     /// is there (waiting at most once).
+    ///
+    /// `read(-1)` is CPython's loop of `read(limit)` calls: the blocks live in this future until
+    /// EOF, so cancelling it (or an exception part-way) loses them, exactly as CPython does (R06).
     pub async fn read(&self, n: isize) -> Result<Bytes, StreamError> {
+        if n >= 0 {
+            return self.read_some(n).await;
+        }
+        let limit = self.limit() as isize;
+        let mut blocks = BytesMut::new();
+        loop {
+            let block = self.read_some(limit).await?;
+            if block.is_empty() {
+                return Ok(blocks.freeze());
+            }
+            if blocks.is_empty() {
+                blocks = block.into();
+            } else {
+                blocks.extend_from_slice(&block);
+            }
+        }
+    }
+
+    /// `read(n)` for n >= 0: the exception is checked on entry only, never after waiting (a
+    /// read woken by data returns it even if an exception was stored meanwhile).
+    async fn read_some(&self, n: isize) -> Result<Bytes, StreamError> {
         let ticket = Ticket::new(self);
         let mut waiting = false;
         let mut waited = false;
@@ -196,28 +220,19 @@ impl StreamReader {
                     Poll::Ready(Ok(())) => waiting = false,
                 }
             }
-            if let Some(e) = &st.exception {
-                return Poll::Ready(Err(e.clone()));
-            }
-            if n == 0 {
-                return Poll::Ready(Ok(Bytes::new()));
-            }
-            if n < 0 {
-                // Whole-stream read: the bytes stay buffered until EOF, so cancelling loses none.
-                if st.eof {
-                    let all = st.buf.split().freeze();
-                    st.maybe_resume_transport();
-                    return Poll::Ready(Ok(all));
+            if !waited {
+                if let Some(e) = &st.exception {
+                    return Poll::Ready(Err(e.clone()));
                 }
-                st.wait_for_data(ticket.id, cx, "read")?;
-                waiting = true;
-                return Poll::Pending;
-            }
-            if !waited && st.buf.is_empty() && !st.eof {
-                st.wait_for_data(ticket.id, cx, "read")?;
-                waiting = true;
-                waited = true;
-                return Poll::Pending;
+                if n == 0 {
+                    return Poll::Ready(Ok(Bytes::new()));
+                }
+                if st.buf.is_empty() && !st.eof {
+                    st.wait_for_data(ticket.id, cx, "read")?;
+                    waiting = true;
+                    waited = true;
+                    return Poll::Pending;
+                }
             }
             let take = (n as usize).min(st.buf.len());
             let data = st.buf.split_to(take).freeze();

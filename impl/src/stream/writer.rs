@@ -332,7 +332,7 @@ impl StreamWriter {
             (None, Some(l)) => 4 * l,
             (None, None) => DEFAULT_HIGH_WATER as i64,
         };
-        let low = low.unwrap_or(high / 4);
+        let low = low.unwrap_or(high.div_euclid(4)); // Python's floor division, also for negative values.
         if !(high >= low && low >= 0) {
             return Err(StreamError::ValueError(format!("high ({high}) must be >= low ({low}) must be >= 0")));
         }

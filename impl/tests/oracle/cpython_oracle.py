@@ -10,7 +10,7 @@ on stdout. See docs/differential.md for the protocol; in short:
            | {"op": "read", "n": int} | {"op": "readline"} | {"op": "readexactly", "n": int}
            | {"op": "readuntil", "sep": b64} | {"op": "readuntil", "seps": [b64, ...]}   (tuple form)
            | {"op": "at_eof"} | {"op": "exception"}
-           | {"op": "cancel"}   (cancels the pending read with the lowest op index, except read(-1))
+           | {"op": "cancel"}   (cancels the pending read with the lowest op index)
              (non-read ops may carry "settle": false, see below)
     answer = {"version": "3.13.0", "setup_error": error | null,
               "events": [[op_index, outcome], ...],
@@ -158,13 +158,11 @@ class Oracle:
             elif kind == "at_eof":
                 events.append([i, {"ok": reader.at_eof()}])
             elif kind == "cancel":
-                # Cancels the pending read with the lowest op index, read(-1) excepted (its
-                # bytes would be lost: the documented divergence); does nothing if there is none.
-                ops = case["ops"]
+                # Cancels the pending read with the lowest op index (a cancelled read(-1) loses
+                # the bytes it pulled, in CPython and in the reference alike); no-op if none.
                 for j in sorted(pending):
-                    if not (ops[j]["op"] == "read" and ops[j]["n"] < 0):
-                        pending[j].cancel()
-                        break
+                    pending[j].cancel()
+                    break
                 events.append([i, {"ok": None}])
             elif kind == "exception":
                 exc = reader.exception()
