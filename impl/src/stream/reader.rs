@@ -229,6 +229,7 @@ impl StreamReader {
                 }
                 if st.buf.is_empty() && !st.eof {
                     st.wait_for_data(ticket.id, cx, "read")?;
+                    ticket.waited.store(true, Ordering::Relaxed);
                     waiting = true;
                     waited = true;
                     return Poll::Pending;
@@ -274,6 +275,7 @@ impl StreamReader {
                     return Poll::Ready(Err(StreamError::IncompleteRead { partial, expected: Some(n) }));
                 }
                 st.wait_for_data(ticket.id, cx, "readexactly")?;
+                ticket.waited.store(true, Ordering::Relaxed);
                 waiting = true;
                 return Poll::Pending;
             }
@@ -292,16 +294,18 @@ impl StreamReader {
     /// `readuntil((sep1, sep2, ...))`, the 3.13 tuple form: the match that ends first wins, and a
     /// tie goes to the shorter separator.
     pub async fn readuntil_any(&self, separators: &[&[u8]]) -> Result<Bytes, StreamError> {
-        let seps = Separators::new(separators.iter().map(|s| s.to_vec()).collect());
-        self.readuntil_inner(&seps).await
+        self.readuntil_inner(&Separators::new(separators)).await
     }
 
-    async fn readuntil_inner(&self, seps: &Separators) -> Result<Bytes, StreamError> {
+    async fn readuntil_inner(&self, seps: &Separators<'_>) -> Result<Bytes, StreamError> {
         if seps.is_empty() {
             return Err(StreamError::ValueError(messages::SEP_TUPLE_EMPTY.into()));
         }
         if seps.any_empty() {
             return Err(StreamError::ValueError(messages::SEP_EMPTY.into()));
+        }
+        if let Some(chunk) = self.take_buffered_match(seps) {
+            return Ok(chunk);
         }
         let ticket = Ticket::new(self);
         let mut waiting = false;
@@ -343,6 +347,7 @@ impl StreamReader {
                     return Poll::Ready(Err(StreamError::IncompleteRead { partial, expected: None }));
                 }
                 st.wait_for_data(ticket.id, cx, "readuntil")?;
+                ticket.waited.store(true, Ordering::Relaxed);
                 waiting = true;
                 return Poll::Pending;
             };
@@ -356,13 +361,27 @@ impl StreamReader {
         .await
     }
 
+    /// The common case under one lock: no exception, and a match already buffered within the
+    /// limit. Anything else goes the full way, which repeats these checks in CPython's order.
+    fn take_buffered_match(&self, seps: &Separators<'_>) -> Option<Bytes> {
+        let mut st = self.lock();
+        if st.exception.is_some() {
+            return None;
+        }
+        let (start, end) = seps.earliest_end(&st.buf, 0)?;
+        if start > st.limit {
+            return None;
+        }
+        let chunk = st.buf.split_to(end).freeze();
+        st.maybe_resume_transport();
+        Some(chunk)
+    }
+
     /// `readline()`: `readuntil(b"\n")`, except that EOF returns the partial line and an overrun
     /// discards (the whole line if its newline is there, else the whole buffer) and raises
     /// `ValueError` with the overrun's message.
     pub async fn readline(&self) -> Result<Bytes, StreamError> {
-        static NEWLINE: std::sync::OnceLock<Separators> = std::sync::OnceLock::new();
-        let seps = NEWLINE.get_or_init(|| Separators::new(vec![b"\n".to_vec()]));
-        match self.readuntil_inner(seps).await {
+        match self.readuntil_inner(&Separators::One(b"\n")).await {
             Ok(line) => Ok(line),
             Err(StreamError::IncompleteRead { partial, .. }) => Ok(partial),
             Err(StreamError::LimitOverrun { consumed, message }) => {
@@ -469,16 +488,21 @@ impl State {
 struct Ticket<'a> {
     reader: &'a StreamReader,
     id: u64,
+    /// Whether this read ever registered as the waiter; if not, dropping it needs no lock.
+    waited: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Ticket<'a> {
     fn new(reader: &'a StreamReader) -> Self {
-        Ticket { reader, id: NEXT_TICKET.fetch_add(1, Ordering::Relaxed) }
+        Ticket { reader, id: NEXT_TICKET.fetch_add(1, Ordering::Relaxed), waited: std::sync::atomic::AtomicBool::new(false) }
     }
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
+        if !self.waited.load(Ordering::Relaxed) {
+            return;
+        }
         let mut st = self.reader.lock();
         if matches!(&st.waiter, Some((wid, _)) if *wid == self.id) {
             st.waiter = None;

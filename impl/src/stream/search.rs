@@ -1,33 +1,53 @@
-//! Separator search for `readuntil`: memchr for one byte, memmem otherwise.
+//! Separator search for `readuntil`: memchr for one byte, memmem otherwise. Borrowed, so a
+//! call allocates nothing.
 
 /// The separators of one `readuntil` call, sorted by length (a stable sort, as CPython does).
-pub(crate) struct Separators {
-    seps: Vec<Vec<u8>>,
-    finders: Vec<memchr::memmem::Finder<'static>>,
+pub(crate) enum Separators<'a> {
+    One(&'a [u8]),
+    Many(Vec<&'a [u8]>),
 }
 
-impl Separators {
+fn find(hay: &[u8], sep: &[u8]) -> Option<usize> {
+    match sep {
+        [b] => memchr::memchr(*b, hay),
+        _ => memchr::memmem::find(hay, sep),
+    }
+}
+
+impl<'a> Separators<'a> {
     /// Sorts by length; validation (empty list, empty member) is the caller's job.
-    pub(crate) fn new(mut seps: Vec<Vec<u8>>) -> Self {
-        seps.sort_by_key(|s| s.len());
-        let finders = seps.iter().map(|s| memchr::memmem::Finder::new(s).into_owned()).collect();
-        Separators { seps, finders }
+    pub(crate) fn new(seps: &[&'a [u8]]) -> Self {
+        match seps {
+            [one] => Separators::One(one),
+            _ => {
+                let mut v = seps.to_vec();
+                v.sort_by_key(|s| s.len());
+                Separators::Many(v)
+            }
+        }
+    }
+
+    fn all(&self) -> &[&'a [u8]] {
+        match self {
+            Separators::One(s) => std::slice::from_ref(s),
+            Separators::Many(v) => v,
+        }
     }
 
     pub(crate) fn min_len(&self) -> usize {
-        self.seps.first().map_or(0, Vec::len)
+        self.all().first().map_or(0, |s| s.len())
     }
 
     pub(crate) fn max_len(&self) -> usize {
-        self.seps.last().map_or(0, Vec::len)
+        self.all().last().map_or(0, |s| s.len())
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.seps.is_empty()
+        self.all().is_empty()
     }
 
     pub(crate) fn any_empty(&self) -> bool {
-        self.seps.iter().any(Vec::is_empty)
+        self.all().iter().any(|s| s.is_empty())
     }
 
     /// The match whose end comes first, searching from `offset`; a tie goes to the shorter
@@ -35,12 +55,13 @@ impl Separators {
     /// Returns (start, end).
     pub(crate) fn earliest_end(&self, buf: &[u8], offset: usize) -> Option<(usize, usize)> {
         let hay = buf.get(offset..)?;
+        if let Separators::One(sep) = self {
+            return find(hay, sep).map(|i| (offset + i, offset + i + sep.len()));
+        }
         let mut best: Option<(usize, usize)> = None;
-        for (sep, finder) in self.seps.iter().zip(&self.finders) {
-            let found = if sep.len() == 1 { memchr::memchr(sep[0], hay) } else { finder.find(hay) };
-            if let Some(i) = found {
-                let start = offset + i;
-                let end = start + sep.len();
+        for sep in self.all() {
+            if let Some(i) = find(hay, sep) {
+                let (start, end) = (offset + i, offset + i + sep.len());
                 if best.is_none_or(|(_, best_end)| end < best_end) {
                     best = Some((start, end));
                 }
@@ -56,13 +77,13 @@ mod tests {
 
     #[test]
     fn earliest_end_wins_u10() {
-        let s = Separators::new(vec![b"DEF".to_vec(), b"BCDE".to_vec()]);
+        let s = Separators::new(&[b"DEF", b"BCDE"]);
         assert_eq!(s.earliest_end(b"ABCDEFG", 0), Some((1, 5)));
     }
 
     #[test]
     fn tie_goes_to_shorter() {
-        let s = Separators::new(vec![b"xab".to_vec(), b"b".to_vec()]);
+        let s = Separators::new(&[b"xab", b"b"]);
         assert_eq!(s.earliest_end(b"..xab", 0), Some((4, 5)));
     }
 }
