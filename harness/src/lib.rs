@@ -8,6 +8,7 @@ pub mod bytes;
 pub mod fuzz;
 pub mod op;
 pub mod outcome;
+pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod transcript;

@@ -58,14 +58,14 @@ struct Pending {
     reply: oneshot::Receiver<(Outcome, Duration)>,
     /// Simulated time the operation started.
     started_at: Duration,
-    cancel: Option<oneshot::Sender<()>>,
+    cancel: Option<oneshot::Sender<oneshot::Sender<()>>>,
     action: String,
 }
 
 enum Command {
     Connect { host: String, port: u16, config: SubjectConfig, reply: oneshot::Sender<Outcome> },
     Serve { port: u16, config: SubjectConfig, reply: oneshot::Sender<Outcome> },
-    Call { op: Op, timeout: Option<Duration>, started: oneshot::Sender<()>, cancel: oneshot::Receiver<()>, reply: oneshot::Sender<(Outcome, Duration)> },
+    Call { op: Op, timeout: Option<Duration>, started: oneshot::Sender<()>, cancel: oneshot::Receiver<oneshot::Sender<()>>, reply: oneshot::Sender<(Outcome, Duration)> },
 }
 
 type Log = Arc<Mutex<Vec<Event>>>;
@@ -172,10 +172,19 @@ async fn serve_commands(mut rx: mpsc::UnboundedReceiver<Command>, factory: Arc<d
                             None => call.await,
                         }
                     };
-                    tokio::select! {
+                    let done = tokio::select! {
                         biased;
-                        Ok(()) = cancel => {}
-                        out = bounded => { let _ = reply.send((out, t0.elapsed())); }
+                        Ok(ack) = cancel => Err(ack),
+                        out = bounded => Ok(out),
+                    };
+                    // The operation's future is dropped by now, so a cancelled read has let go.
+                    match done {
+                        Ok(out) => {
+                            let _ = reply.send((out, t0.elapsed()));
+                        }
+                        Err(ack) => {
+                            let _ = ack.send(());
+                        }
                     }
                 });
             }
@@ -251,9 +260,13 @@ impl Director {
                                 self.pending.insert(name.clone(), pending);
                             }
                             (_, true) => {
-                                // Not named: the user gives up on it, like task.cancel().
+                                // Not named: the user gives up on it, like `task.cancel(); await task`.
                                 if let Some(c) = pending.cancel.take() {
-                                    let _ = c.send(());
+                                    let (ack_tx, ack_rx) = oneshot::channel();
+                                    if c.send(ack_tx).is_ok() {
+                                        let deadline = self.options.step_deadline;
+                                        let _ = reader.drive(tokio::time::timeout(deadline, ack_rx)).await;
+                                    }
                                 }
                                 log(&self.events, Some(i), Side::Harness, format!("cancel {}", pending.action), None);
                             }

@@ -57,29 +57,42 @@ pub fn discover(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn from_yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> ScenarioError {
+fn from_yaml_error(path: &Path, e: &serde_saphyr::Error) -> ScenarioError {
+    use serde_saphyr::MessageFormatter;
     let location = e.location();
-    let plain = e.without_snippet().to_string();
-    // serde-saphyr prefixes "error: line L column C: "; the location is printed by us.
-    let message = plain
-        .split_once(": ")
-        .map(|(_, rest)| rest)
-        .map(|rest| match rest.split_once(": ") {
-            Some((loc, msg)) if loc.starts_with("line ") => msg,
-            _ => rest,
-        })
-        .unwrap_or(&plain)
-        .trim()
-        .to_string();
-    let snippet = Some(e.to_string().replace("<input>", &path.display().to_string()));
-    let _ = text;
+    // The bare message, without serde-saphyr's own location prefix or suffix: we print ours.
+    let message = plain_words(&serde_saphyr::DefaultMessageFormatter.format_message(e.without_snippet()));
     ScenarioError {
         path: path.to_path_buf(),
         line: location.as_ref().map(|l| l.line() as usize),
         column: location.as_ref().map(|l| l.column() as usize),
         message,
-        snippet,
+        snippet: Some(e.to_string().replace("<input>", &path.display().to_string())),
     }
+}
+
+/// serde's wording, made plain for people who write scenarios rather than Rust.
+fn plain_words(message: &str) -> String {
+    let m = message.replace("unknown variant", "unknown name").replace(", set DuplicateKeyPolicy in Options if acceptable", ": each key appears once");
+    if m.contains("tabs disallowed") {
+        return format!("{m}: indent with spaces, not tabs");
+    }
+    if m == "unexpected end of input" {
+        return "the file has no scenario: a scenario needs name, spec, subject and steps (see scenarios/streams for examples)".into();
+    }
+    if m == "expected mapping start" {
+        return "expected a map here (a scenario file is a map with name, spec, subject and steps)".into();
+    }
+    if m == "invalid i64" || m == "invalid u64" {
+        return "expected an integer here".into();
+    }
+    if let Some(field) = m.strip_prefix("missing field ") {
+        return format!("missing field {field}: a scenario needs name, spec, subject and steps");
+    }
+    if m == "unexpected value for unit enum variant" {
+        return "this operation takes no argument: write it as a bare word, e.g. `subject: readline`".into();
+    }
+    m
 }
 
 /// Where each step starts, for errors found after parsing.
@@ -92,7 +105,7 @@ struct StepPositions {
 /// Parses one scenario from text. Returns every error found: a YAML/type error stops parsing,
 /// and then the checks across steps run and report all they find.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, Vec<ScenarioError>> {
-    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| vec![from_yaml_error(path, text, &e)])?;
+    let scenario: Scenario = serde_saphyr::from_str(text).map_err(|e| vec![from_yaml_error(path, &e)])?;
     let positions: Vec<(usize, usize)> = serde_saphyr::from_str::<StepPositions>(text)
         .map(|p| p.steps.iter().map(|s| (s.referenced.line() as usize, s.referenced.column() as usize)).collect())
         .unwrap_or_default();
@@ -103,6 +116,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, Vec<ScenarioError>> {
             ScenarioError { path: path.to_path_buf(), line: at.map(|a| a.0), column: at.map(|a| a.1), message, snippet: None }
         })
         .collect();
+    let mut errors = errors;
+    errors.sort_by_key(|e| (e.line.unwrap_or(0), e.column.unwrap_or(0)));
     if errors.is_empty() {
         Ok(scenario)
     } else {

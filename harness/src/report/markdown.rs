@@ -1,0 +1,44 @@
+//! report.md: a summary, then one table per clause, then the failures with expected and actual.
+
+use super::Report;
+use crate::verdict::VerdictKind;
+use std::fmt::Write;
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Conformance report: {}\n", report.implementation);
+    let _ = writeln!(out, "{}\n", report.description);
+    let _ = writeln!(out, "Seed {}. Every scenario runs in turmoil's simulated network, in simulated time.\n", report.seed);
+    let _ = writeln!(out, "| verdict | scenarios |\n|---|---|");
+    for (kind, n) in report.counts() {
+        let _ = writeln!(out, "| {} | {n} |", kind.label());
+    }
+    let _ = writeln!(out, "| total | {} |\n", report.results.len());
+    let _ = writeln!(out, "## By clause\n");
+    for (clause, members) in report.by_clause() {
+        let passed = members.iter().filter(|r| r.verdict.kind == VerdictKind::Pass).count();
+        let _ = writeln!(out, "### {}\n\n{passed} of {} pass.\n", cell(clause), members.len());
+        let _ = writeln!(out, "| scenario | verdict | why not PASS |\n|---|---|---|");
+        for r in members {
+            let reason = r.verdict.reason.as_deref().map(cell).unwrap_or_default();
+            let _ = writeln!(out, "| `{}` | {} | {} |", r.loaded.id, r.verdict.kind.label(), reason);
+        }
+        out.push('\n');
+    }
+    let failing: Vec<_> = report.results.iter().filter(|r| r.verdict.kind != VerdictKind::Pass).collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "## Not PASS\n");
+        for r in failing {
+            let _ = writeln!(out, "### `{}` — {}\n", r.loaded.id, r.verdict.kind.label());
+            if let Some(d) = &r.loaded.scenario.description {
+                let _ = writeln!(out, "{d}\n");
+            }
+            let _ = writeln!(out, "```\n{}\n```\n", r.verdict.explain());
+        }
+    }
+    out
+}

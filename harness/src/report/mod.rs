@@ -1,0 +1,68 @@
+//! Conformance reports: the results of one suite run, grouped by the clause each scenario
+//! checks (h2spec's habit), in three formats, one file each.
+
+pub mod json;
+pub mod junit;
+pub mod markdown;
+
+use crate::scenario::load::LoadedScenario;
+use crate::transcript::Transcript;
+use crate::verdict::{Verdict, VerdictKind};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One scenario's result.
+#[derive(Clone, Debug)]
+pub struct ScenarioResult {
+    pub loaded: LoadedScenario,
+    pub verdict: Verdict,
+    pub transcript: Transcript,
+}
+
+/// A suite run against one implementation.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// Folder name under reports/, e.g. `reference`.
+    pub implementation: String,
+    pub description: String,
+    pub seed: u64,
+    pub results: Vec<ScenarioResult>,
+}
+
+impl Report {
+    /// How many results have each verdict, in a fixed order.
+    pub fn counts(&self) -> BTreeMap<VerdictKind, usize> {
+        let mut counts = BTreeMap::new();
+        for r in &self.results {
+            *counts.entry(r.verdict.kind).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Results grouped by `spec`, groups and members sorted.
+    pub fn by_clause(&self) -> BTreeMap<&str, Vec<&ScenarioResult>> {
+        let mut groups: BTreeMap<&str, Vec<&ScenarioResult>> = BTreeMap::new();
+        for r in &self.results {
+            groups.entry(r.loaded.scenario.spec.as_str()).or_default().push(r);
+        }
+        for members in groups.values_mut() {
+            members.sort_by(|a, b| a.loaded.id.cmp(&b.loaded.id));
+        }
+        groups
+    }
+
+    /// One line: "130 scenarios: 128 PASS, 2 NON-STRICT".
+    pub fn summary_line(&self) -> String {
+        let parts: Vec<String> = self.counts().iter().map(|(k, n)| format!("{n} {}", k.label())).collect();
+        format!("{} scenarios: {}", self.results.len(), parts.join(", "))
+    }
+
+    /// Writes report.md, report.json and junit.xml into `dir`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("report.md"), markdown::render(self))?;
+        std::fs::write(dir.join("report.json"), json::render(self))?;
+        std::fs::write(dir.join("junit.xml"), junit::render(self))?;
+        Ok(())
+    }
+}
