@@ -1,10 +1,15 @@
 //! `cargo test` runs every scenario file under `scenarios/` as its own named test, and checks its
 //! transcript against the insta snapshot in `scenarios/snapshots/`. Accept a changed transcript
 //! with `cargo insta review`. Works under cargo-nextest too (`cargo nextest run --partition`).
+//!
+//! Each stream scenario also gets a `fuzz:` test: a bounded number of chunk-boundary
+//! perturbations (STREAMCHECK_FUZZ_CASES, default 16) must keep its verdict. For more, run
+//! `cargo run --release -p streamcheck -- fuzz --cases 1000`.
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
-use streamcheck::run::{run, RunOptions};
+use streamcheck::fuzz::chunks as fuzz;
+use streamcheck::run::{run, subject::Reference, RunOptions};
 use streamcheck::scenario::load::{load_dir, LoadedScenario};
 use streamcheck::verdict::{judge, Strictness};
 
@@ -29,6 +34,17 @@ fn run_one(loaded: &LoadedScenario) -> Result<(), Failed> {
     snapshot.map_err(|_| Failed::from("the transcript differs from its snapshot: review with `cargo insta review`"))
 }
 
+fn fuzz_one(loaded: &LoadedScenario, cases: u32) -> Result<(), Failed> {
+    match fuzz::fuzz(&loaded.scenario, std::sync::Arc::new(Reference), cases, 0, true) {
+        fuzz::FuzzResult::Changed { canonical, fuzzed, scenario_yaml } => Err(format!(
+            "re-chunking changed the verdict from {}:\n{fuzzed}\n\nthe smallest case, ready to save under scenarios/:\n{scenario_yaml}",
+            canonical.label()
+        )
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
     let (scenarios, errors) = load_dir(&scenarios_root());
@@ -39,8 +55,13 @@ fn main() {
             Trial::test(format!("{name} (malformed)"), move || Err(e.to_string().into()))
         })
         .collect();
+    let fuzz_cases: u32 = std::env::var("STREAMCHECK_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
     for loaded in scenarios {
+        let fuzzed = loaded.clone();
         trials.push(Trial::test(loaded.id.clone(), move || run_one(&loaded)));
+        if !fuzz::plan(&fuzzed.scenario).sends.is_empty() {
+            trials.push(Trial::test(format!("fuzz:{}", fuzzed.id), move || fuzz_one(&fuzzed, fuzz_cases)));
+        }
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -6,6 +6,11 @@
 //! re-splitting alone cannot catch a reader that scans only newly arrived bytes. Moving the
 //! read's start into the middle of the pieces can (harness/tests/fuzz_catches_tail_scan_bug.rs).
 //!
+//! Scenarios that expect a limit overrun are not re-chunked at all, for the same reason.
+//! Reads expected to fail are never moved: an overrun legitimately depends on when bytes arrive.
+//! Fuzzed runs also let every peer action land (latency + 1 ms) before the next step, so a
+//! state query such as `at_eof` after `peer: eof` does not race the network.
+//!
 //! The weaker rule (verdict::Strictness::ChunkTolerant): `read(n)` with n > 0 returns what has
 //! arrived, so in fuzzed runs it may return any non-empty prefix of the expected bytes. Sends
 //! made while such a read is pending are not re-split, and scenarios that set `tcp_capacity`
@@ -34,10 +39,26 @@ fn is_read(op: &Op) -> bool {
     matches!(op, Op::Readline | Op::Readuntil(_) | Op::Readexactly(_)) || matches!(op, Op::Read(n) if *n < 0)
 }
 
+/// Whether any step expects a limit overrun (LimitOverrun, or readline's ValueError from one).
+/// Such outcomes depend on arrival: CPython raises "not found" as soon as the buffer passes the
+/// limit (L04), and a reader paused at 2 × limit leaves later bytes in the socket.
+fn expects_overrun(s: &Scenario) -> bool {
+    use crate::outcome::{ErrorType, Outcome};
+    use streamcheck_impl::stream::error::messages::{SEP_FOUND_TOO_LONG, SEP_NOT_FOUND};
+    s.steps.iter().flat_map(|st| st.expect.iter().chain(&st.also_accept)).any(|o| match o {
+        Outcome::Error(e) => {
+            e.kind == Some(ErrorType::LimitOverrun)
+                || (e.kind == Some(ErrorType::ValueError)
+                    && e.message.as_deref().is_none_or(|m| m == SEP_FOUND_TOO_LONG || m == SEP_NOT_FOUND))
+        }
+        _ => false,
+    })
+}
+
 /// Finds the sends and reads the fuzzer may touch.
 pub fn plan(s: &Scenario) -> Plan {
     let mut plan = Plan::default();
-    if !s.subject.is_stream() || s.network.tcp_capacity.is_some() {
+    if !s.subject.is_stream() || s.network.tcp_capacity.is_some() || expects_overrun(s) {
         return plan;
     }
     let mut pending: BTreeSet<String> = BTreeSet::new();
@@ -52,8 +73,11 @@ pub fn plan(s: &Scenario) -> Plan {
             Action::Peer(PeerAction::Release) => held = false,
             Action::Subject(op) => {
                 let plain = step.name.is_none() && step.pending_for.is_none() && step.timeout.is_none() && step.within.is_none();
+                // Only reads expected to succeed may start early: an overrun legitimately depends on
+                // arrival (CPython raises "not found" as soon as the buffer passes the limit, L04).
+                let succeeds = step.expect.as_ref().is_none_or(|e| matches!(e, crate::outcome::Outcome::Ok(_)));
                 let after_send = i > 0 && plan.sends.last().is_some_and(|&(s, _)| s == i - 1);
-                if plain && is_read(op) && after_send && pending.is_empty() {
+                if plain && succeeds && is_read(op) && after_send && pending.is_empty() {
                     plan.reads.push((i, i - 1));
                 }
                 if let Some(name) = &step.name {

@@ -390,12 +390,7 @@ impl Director {
                     }
                 }
                 self.start_early_reads(i, pieces.len(), reader).await?;
-                if self.options.perturbation.is_some() {
-                    // Fuzzed runs let every piece land before the next step, so reads that start
-                    // later see what the canonical run saw.
-                    let latency = self.scenario.network.latency.map_or(DEFAULT_LATENCY, |d| d.0);
-                    reader.drive(tokio::time::sleep(latency + Duration::from_millis(1))).await;
-                }
+                self.settle(reader).await;
             }
             PeerAction::Sleep(d) => {
                 reader.drive(tokio::time::sleep(d.0)).await;
@@ -404,14 +399,17 @@ impl Director {
             PeerAction::Eof => {
                 let r = peer::eof(reader, writer).await;
                 log(&self.events, Some(i), Side::Peer, describe_io("eof", r), None);
+                self.settle(reader).await;
             }
             PeerAction::Close => {
                 let r = peer::close(reader, writer).await;
                 log(&self.events, Some(i), Side::Peer, describe_io("close", r), None);
+                self.settle(reader).await;
             }
             PeerAction::Reset => {
                 peer::reset(reader, writer).await.map_err(|e| format!("step {}: {e}", i + 1))?;
                 log(&self.events, Some(i), Side::Peer, "reset".into(), None);
+                self.settle(reader).await;
             }
             PeerAction::StopReading => {
                 reader.reading = false;
@@ -453,6 +451,15 @@ impl Director {
             }
         }
         Ok(())
+    }
+
+    /// In fuzzed runs, lets what the peer just did reach the subject before the next step, so
+    /// steps that follow see what the canonical run saw. Canonical runs are left as written.
+    async fn settle(&self, reader: &mut PeerReader) {
+        if self.options.perturbation.is_some() {
+            let latency = self.scenario.network.latency.map_or(DEFAULT_LATENCY, |d| d.0);
+            reader.drive(tokio::time::sleep(latency + Duration::from_millis(1))).await;
+        }
     }
 
     /// The pieces of a send: the scenario's chunks, or the fuzzer's re-split.
