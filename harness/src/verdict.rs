@@ -97,8 +97,20 @@ fn prefix_ok(expected: &Outcome, actual: &Outcome) -> bool {
     }
 }
 
-/// Judges `transcript` against `scenario`.
+/// Judges `transcript` against `scenario`. An informational scenario records what happened
+/// without judging it: a FAIL or NON-STRICT becomes INFORMATIONAL (keeping its explanation);
+/// ERROR and UNSUPPORTED stay, because then nothing was recorded.
 pub fn judge(scenario: &Scenario, transcript: &Transcript, strictness: Strictness) -> Verdict {
+    let verdict = judge_steps(scenario, transcript, strictness);
+    match verdict.kind {
+        VerdictKind::Pass | VerdictKind::NonStrict | VerdictKind::Fail if scenario.informational => {
+            Verdict { kind: VerdictKind::Informational, ..verdict }
+        }
+        _ => verdict,
+    }
+}
+
+fn judge_steps(scenario: &Scenario, transcript: &Transcript, strictness: Strictness) -> Verdict {
     if let Some(err) = &transcript.harness_error {
         return Verdict { kind: VerdictKind::Error, step: None, expected: vec![], actual: None, reason: Some(err.clone()) };
     }
@@ -174,9 +186,96 @@ pub fn judge(scenario: &Scenario, transcript: &Transcript, strictness: Strictnes
             }
         }
     }
-    let verdict = non_strict.unwrap_or_else(Verdict::pass);
-    if scenario.informational {
-        return Verdict { kind: VerdictKind::Informational, ..verdict };
+    non_strict.unwrap_or_else(Verdict::pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load::parse;
+    use crate::transcript::{Event, Side};
+    use std::time::Duration;
+
+    fn scenario(steps: &str) -> Scenario {
+        let text = format!("name: t\nspec: test clause\nsubject: stream-client\nsteps:\n{steps}");
+        parse("t.yaml".as_ref(), &text).unwrap_or_else(|e| panic!("{e:?}"))
     }
-    verdict
+
+    fn outcome(yaml: &str) -> Outcome {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    fn done(step: usize, o: &str, took_ms: u64) -> Event {
+        Event { at: Duration::ZERO, step: Some(step), side: Side::Subject, action: "op".into(), outcome: Some(outcome(o)), took: Some(Duration::from_millis(took_ms)), still_pending: None }
+    }
+
+    fn transcript(events: Vec<Event>) -> Transcript {
+        Transcript { seed: 0, events, harness_error: None }
+    }
+
+    #[test]
+    fn the_canonical_outcome_passes_and_another_fails_with_both_shown() {
+        let s = scenario("  - subject: readline\n    expect: {ok: \"a\\n\"}\n");
+        assert_eq!(judge(&s, &transcript(vec![done(0, "{ok: \"a\\n\"}", 0)]), Strictness::Exact).kind, VerdictKind::Pass);
+        let v = judge(&s, &transcript(vec![done(0, "{ok: \"b\\n\"}", 0)]), Strictness::Exact);
+        assert_eq!(v.kind, VerdictKind::Fail);
+        assert_eq!(v.step, Some(1));
+        assert_eq!(v.expected, vec!["ok \"a\\n\"".to_string()]);
+        assert_eq!(v.actual.as_deref(), Some("ok \"b\\n\""));
+    }
+
+    #[test]
+    fn also_accept_gives_non_strict() {
+        let s = scenario("  - subject: drain\n    expect: {ok: null}\n    also_accept: [{error: {type: ConnectionReset}}]\n");
+        let v = judge(&s, &transcript(vec![done(0, "{error: {type: ConnectionReset, message: x}}", 0)]), Strictness::Exact);
+        assert_eq!(v.kind, VerdictKind::NonStrict);
+    }
+
+    #[test]
+    fn fields_left_out_are_not_compared_but_given_ones_are() {
+        let s = scenario("  - subject: {readexactly: 4}\n    expect: {error: {type: IncompleteRead, expected: 4}}\n");
+        let ok = "{error: {type: IncompleteRead, partial: ab, expected: 4, message: m}}";
+        assert_eq!(judge(&s, &transcript(vec![done(0, ok, 0)]), Strictness::Exact).kind, VerdictKind::Pass);
+        let wrong = "{error: {type: IncompleteRead, partial: ab, expected: 5}}";
+        assert_eq!(judge(&s, &transcript(vec![done(0, wrong, 0)]), Strictness::Exact).kind, VerdictKind::Fail);
+    }
+
+    #[test]
+    fn expected_null_is_compared_when_written() {
+        let s = scenario("  - subject: {readuntil: x}\n    expect: {error: {type: IncompleteRead, expected: null}}\n");
+        let with_n = "{error: {type: IncompleteRead, expected: 3}}";
+        assert_eq!(judge(&s, &transcript(vec![done(0, with_n, 0)]), Strictness::Exact).kind, VerdictKind::Fail);
+    }
+
+    #[test]
+    fn within_fails_a_slow_step_and_no_expect_requires_success() {
+        let s = scenario("  - subject: drain\n    within: 5ms\n");
+        assert_eq!(judge(&s, &transcript(vec![done(0, "{ok: null}", 5)]), Strictness::Exact).kind, VerdictKind::Pass);
+        assert_eq!(judge(&s, &transcript(vec![done(0, "{ok: null}", 6)]), Strictness::Exact).kind, VerdictKind::Fail);
+        assert_eq!(judge(&s, &transcript(vec![done(0, "{error: {type: BrokenPipe}}", 0)]), Strictness::Exact).kind, VerdictKind::Fail);
+    }
+
+    #[test]
+    fn unsupported_errors_and_informational() {
+        let s = scenario("  - subject: drain\n");
+        let unsupported = "{error: {type: Unsupported, op: drain}}";
+        assert_eq!(judge(&s, &transcript(vec![done(0, unsupported, 0)]), Strictness::Exact).kind, VerdictKind::Unsupported);
+        let hung = Transcript { seed: 0, events: vec![], harness_error: Some("hung".into()) };
+        assert_eq!(judge(&s, &hung, Strictness::Exact).kind, VerdictKind::Error);
+        assert_eq!(judge(&s, &transcript(vec![]), Strictness::Exact).kind, VerdictKind::Error);
+        let mut info = s.clone();
+        info.informational = true;
+        assert_eq!(judge(&info, &transcript(vec![done(0, "{error: {type: BrokenPipe}}", 0)]), Strictness::Exact).kind, VerdictKind::Informational);
+    }
+
+    #[test]
+    fn chunk_tolerance_accepts_a_prefix_only_for_read_n() {
+        let s = scenario("  - subject: {read: 5}\n    expect: {ok: hello}\n");
+        let prefix = transcript(vec![done(0, "{ok: he}", 0)]);
+        assert_eq!(judge(&s, &prefix, Strictness::Exact).kind, VerdictKind::Fail);
+        assert_eq!(judge(&s, &prefix, Strictness::ChunkTolerant).kind, VerdictKind::Pass);
+        assert_eq!(judge(&s, &transcript(vec![done(0, "{ok: \"\"}", 0)]), Strictness::ChunkTolerant).kind, VerdictKind::Fail);
+        let s = scenario("  - subject: {readexactly: 5}\n    expect: {ok: hello}\n");
+        assert_eq!(judge(&s, &prefix, Strictness::ChunkTolerant).kind, VerdictKind::Fail);
+    }
 }
