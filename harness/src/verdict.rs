@@ -171,7 +171,8 @@ fn judge_steps(scenario: &Scenario, transcript: &Transcript, strictness: Strictn
                 });
             } else {
                 let expected = if expected_list.is_empty() { vec!["ok (any value)".to_string()] } else { expected_list };
-                return Verdict::at(VerdictKind::Fail, i, expected, Some(actual.show()), format!("`{}` gave an unexpected outcome", event.action));
+                let reason = format!("`{}` gave {}, expected {}", event.action, actual.show(), expected.join(" or "));
+                return Verdict::at(VerdictKind::Fail, i, expected, Some(actual.show()), reason);
             }
         }
         if let (Some(limit), Some(took)) = (step.within, event.took) {
