@@ -9,7 +9,7 @@
 
 use super::error::{CapacityError, Error, ProtocolError};
 use super::frame::coding::OpCode;
-use super::frame::mask::apply_mask;
+use super::frame::mask::extend_unmasked;
 use bytes::Bytes;
 
 /// A complete data message.
@@ -199,9 +199,10 @@ impl Assembler {
     /// unmasked in place as they come.
     pub fn push(&mut self, piece: &[u8], mask: Option<[u8; 4]>, frame_offset: usize) -> Result<(), ProtocolError> {
         let start = self.buf.len();
-        self.buf.extend_from_slice(piece);
-        if let Some(mask) = mask {
-            apply_mask(&mut self.buf[start..], mask, frame_offset);
+        match mask {
+            // Copy and unmask in one pass.
+            Some(mask) => extend_unmasked(&mut self.buf, piece, mask, frame_offset),
+            None => self.buf.extend_from_slice(piece),
         }
         if self.kind == Some(Kind::Text) {
             // RFC 6455 §8.1: "When an endpoint is to interpret a byte stream as UTF-8 but finds
@@ -305,6 +306,7 @@ mod tests {
 
     #[test]
     fn masked_pieces_unmask_at_their_offset() {
+        use super::super::frame::mask::apply_mask;
         let mask = [0xAA, 0x55, 0x0F, 0xF0];
         let mut payload = b"hello, world".to_vec();
         apply_mask(&mut payload, mask, 0);

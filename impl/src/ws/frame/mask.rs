@@ -24,6 +24,47 @@ pub fn apply_mask(buf: &mut [u8], mask: [u8; 4], offset: usize) {
     }
 }
 
+/// Appends `src` to `dst`, unmasked on the way (one pass instead of copy + [`apply_mask`]);
+/// `offset` is `src`'s position within the payload.
+#[inline]
+pub fn extend_unmasked(dst: &mut Vec<u8>, src: &[u8], mask: [u8; 4], offset: usize) {
+    let start = dst.len();
+    dst.reserve(src.len());
+    xor_copy(&mut dst.spare_capacity_mut()[..src.len()], src, mask, offset);
+    // SAFETY: xor_copy initialised all src.len() bytes of the spare capacity taken.
+    unsafe { dst.set_len(start + src.len()) };
+}
+
+/// [`extend_unmasked`] for a `BytesMut`.
+#[inline]
+pub fn extend_unmasked_bytes(dst: &mut bytes::BytesMut, src: &[u8], mask: [u8; 4], offset: usize) {
+    let start = dst.len();
+    dst.reserve(src.len());
+    xor_copy(&mut dst.spare_capacity_mut()[..src.len()], src, mask, offset);
+    // SAFETY: xor_copy initialised all src.len() bytes of the spare capacity taken.
+    unsafe { dst.set_len(start + src.len()) };
+}
+
+/// Writes `src ^ mask` into `dst` (same length), eight bytes at a time.
+#[inline]
+fn xor_copy(dst: &mut [std::mem::MaybeUninit<u8>], src: &[u8], mask: [u8; 4], offset: usize) {
+    debug_assert_eq!(dst.len(), src.len());
+    let r = offset & 3;
+    let m = [mask[r], mask[(r + 1) & 3], mask[(r + 2) & 3], mask[(r + 3) & 3]];
+    let word = u64::from_ne_bytes([m[0], m[1], m[2], m[3], m[0], m[1], m[2], m[3]]);
+    let mut s = src.chunks_exact(8);
+    let mut d = dst.chunks_exact_mut(8);
+    for (dc, sc) in (&mut d).zip(&mut s) {
+        let v = (u64::from_ne_bytes(sc.try_into().expect("8 bytes")) ^ word).to_ne_bytes();
+        for (o, b) in dc.iter_mut().zip(v) {
+            o.write(b);
+        }
+    }
+    for (i, (o, b)) in d.into_remainder().iter_mut().zip(s.remainder()).enumerate() {
+        o.write(b ^ m[i & 3]);
+    }
+}
+
 /// The byte-at-a-time oracle for [`apply_mask`].
 pub fn apply_mask_bytewise(buf: &mut [u8], mask: [u8; 4], offset: usize) {
     for (i, b) in buf.iter_mut().enumerate() {
@@ -48,6 +89,24 @@ mod tests {
                     apply_mask(&mut a[start..start + len], mask, offset);
                     apply_mask_bytewise(&mut b[start..start + len], mask, offset);
                     assert_eq!(a, b, "len {len} start {start} offset {offset}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn extend_unmasked_matches_the_byte_loop() {
+        let mask = [0x6d, 0xb6, 0xb2, 0x80];
+        let data: Vec<u8> = (0..64u32).map(|i| (i * 37 + 11) as u8).collect();
+        for len in 0..=40 {
+            for start in 0..8 {
+                for offset in 0..8 {
+                    let mut got = vec![1, 2, 3];
+                    extend_unmasked(&mut got, &data[start..start + len], mask, offset);
+                    let mut want = data[start..start + len].to_vec();
+                    apply_mask_bytewise(&mut want, mask, offset);
+                    assert_eq!(&got[..3], &[1, 2, 3]);
+                    assert_eq!(&got[3..], &want[..], "len {len} start {start} offset {offset}");
                 }
             }
         }

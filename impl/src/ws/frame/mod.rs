@@ -63,6 +63,28 @@ impl FrameDecoder {
     }
 }
 
+impl FrameDecoder {
+    /// Decodes one frame from borrowed bytes, unmasking the payload while copying it out (one
+    /// pass). Returns the frame and how many input bytes it took; `Ok(None)` if `input` does
+    /// not hold a whole frame (nothing is reserved for an incomplete one).
+    pub fn decode_slice(&mut self, input: &[u8]) -> Result<Option<(Frame, usize)>, Error> {
+        let Some((header, n)) = header::parse(input)? else { return Ok(None) };
+        // RFC 6455 §10.4: the size limit, on the declared length, before any copying.
+        check_frame_size(header.payload_len, self.max_frame_size)?;
+        let len = header.payload_len as usize;
+        let Some(src) = input.get(n..n + len) else { return Ok(None) };
+        let payload = match header.mask {
+            Some(key) => {
+                let mut out = BytesMut::with_capacity(len);
+                mask::extend_unmasked_bytes(&mut out, src, key, 0);
+                out
+            }
+            None => BytesMut::from(src),
+        };
+        Ok(Some((Frame { header, payload }, n + len)))
+    }
+}
+
 /// Appends a whole frame to `out`: the header, then the payload, masked in place when the
 /// header carries a key.
 pub fn encode(header: &FrameHeader, payload: &[u8], out: &mut Vec<u8>) {
