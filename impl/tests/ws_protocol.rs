@@ -513,3 +513,23 @@ async fn usage_errors_are_refused_before_sending() {
     assert!(matches!(ws.close(None, "reason without code").await, Err(Error::Usage(_))));
     assert!(ws.is_open());
 }
+
+#[tokio::test]
+async fn a_cancelled_recv_resumes_mid_frame_without_losing_bytes() {
+    let (ws, mut raw) = server(WsConfig::default()).await;
+    let mut bytes = cframe(0x01, b"first ");
+    bytes.extend(cframe(0x80, b"second half"));
+    let cut_points = [1usize, 4, 9, 13, 20, bytes.len()];
+    let mut sent = 0;
+    for cut in cut_points {
+        raw.write_all(&bytes[sent..cut]).await.unwrap();
+        sent = cut;
+        // A recv that is dropped (as by a timeout) while the frame is incomplete.
+        let r = tokio::time::timeout(Duration::from_millis(5), ws.recv()).await;
+        if cut < bytes.len() {
+            assert!(r.is_err(), "nothing complete yet at {cut}");
+        } else {
+            assert_eq!(r.unwrap().unwrap(), Incoming::Message(Message::Text("first second half".into())));
+        }
+    }
+}

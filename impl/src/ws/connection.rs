@@ -12,6 +12,8 @@
 //! one caller at a time. Pings are answered automatically inside `recv`.
 
 use super::config::WsConfig;
+use super::close::{close_body, parse_close_body};
+pub use super::close::{CloseOutcome, Initiator};
 use super::error::{Error, ProtocolError, Result, TimeoutError};
 use super::frame::coding::{CloseCode, OpCode};
 use super::frame::header::{self, check_frame_size, FrameHeader};
@@ -29,53 +31,6 @@ use tokio::time::Instant;
 pub enum Role {
     Client,
     Server,
-}
-
-/// Who started the closing handshake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Initiator {
-    /// We sent the first Close frame (a `close` call, or a protocol failure we detected).
-    Us,
-    /// The peer sent the first Close frame.
-    Peer,
-    /// Nobody: the TCP connection ended without a closing handshake (close code 1006).
-    Transport,
-}
-
-/// How a connection ended: the peer's close code and reason, as received.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseOutcome {
-    /// The code in the peer's Close frame; `None` if it sent an empty one or none at all.
-    pub code: Option<u16>,
-    /// The reason in the peer's Close frame.
-    pub reason: String,
-    /// Both Close frames were exchanged (§7.1.4 "The WebSocket Connection is Closed" cleanly).
-    pub clean: bool,
-    pub initiated_by: Initiator,
-}
-
-impl CloseOutcome {
-    fn unclean(initiated_by: Initiator) -> Self {
-        CloseOutcome { code: None, reason: String::new(), clean: false, initiated_by }
-    }
-}
-
-impl fmt::Display for CloseOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.code {
-            Some(c) => write!(f, "peer's close code {}", CloseCode(c))?,
-            None => f.write_str("no close code from the peer")?,
-        }
-        if !self.reason.is_empty() {
-            write!(f, ", reason {:?}", self.reason)?;
-        }
-        let by = match self.initiated_by {
-            Initiator::Us => "we closed first",
-            Initiator::Peer => "the peer closed first",
-            Initiator::Transport => "TCP closed without a closing handshake",
-        };
-        write!(f, ", {}, {by}", if self.clean { "clean" } else { "not clean" })
-    }
 }
 
 /// What [`WebSocket::recv`] returns: a message, or the end of the connection (an outcome, not
@@ -107,8 +62,14 @@ struct Core {
     last_seen: Instant,
 }
 
+/// Receive-side progress, kept across calls so that a cancelled `recv` (dropped by a timeout
+/// or a `select!`) resumes exactly where it stopped: nothing read from the stream is lost.
 struct ReadSide {
     assembler: Assembler,
+    /// The first two header bytes, when the rest of the header has not arrived yet.
+    first: Option<[u8; 2]>,
+    /// The frame whose payload is being read, and how many payload bytes were consumed.
+    frame: Option<(FrameHeader, usize)>,
 }
 
 struct Shared {
@@ -151,7 +112,7 @@ impl WebSocket {
                 role,
                 subprotocol,
                 core: Mutex::new(Core { state: State::Open, out: Vec::new(), masks, ping_sent_at: None, last_seen: Instant::now() }),
-                read: tokio::sync::Mutex::new(ReadSide { assembler }),
+                read: tokio::sync::Mutex::new(ReadSide { assembler, first: None, frame: None }),
                 config,
             }),
         }
@@ -223,34 +184,29 @@ impl WebSocket {
         self.shared.writer.drain().await.map_err(Error::Transport)
     }
 
-    /// Sends one message in a single frame (`ws_send`).
-    pub async fn send(&self, message: &Message) -> Result<()> {
+    /// Writes one frame if the connection is open, then drains.
+    async fn send_frame(&self, opcode: OpCode, payload: &[u8]) -> Result<()> {
         {
             let mut core = self.lock();
             Self::check_open(&core)?;
-            self.write_frame(&mut core, message.opcode(), true, message.as_bytes())?;
+            self.write_frame(&mut core, opcode, true, payload)?;
         }
         self.drain().await
+    }
+
+    /// Sends one message in a single frame (`ws_send`).
+    pub async fn send(&self, message: &Message) -> Result<()> {
+        self.send_frame(message.opcode(), message.as_bytes()).await
     }
 
     /// Sends a text message.
     pub async fn send_text(&self, text: &str) -> Result<()> {
-        {
-            let mut core = self.lock();
-            Self::check_open(&core)?;
-            self.write_frame(&mut core, OpCode::Text, true, text.as_bytes())?;
-        }
-        self.drain().await
+        self.send_frame(OpCode::Text, text.as_bytes()).await
     }
 
     /// Sends a binary message.
     pub async fn send_binary(&self, data: &[u8]) -> Result<()> {
-        {
-            let mut core = self.lock();
-            Self::check_open(&core)?;
-            self.write_frame(&mut core, OpCode::Binary, true, data)?;
-        }
-        self.drain().await
+        self.send_frame(OpCode::Binary, data).await
     }
 
     /// Sends one message as several frames (§5.4): the first with `opcode` (Text or Binary),
@@ -276,29 +232,22 @@ impl WebSocket {
 
     /// Sends a ping (`ws_ping`). The pong is consumed by `recv`.
     pub async fn ping(&self, data: &[u8]) -> Result<()> {
-        // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
-        if data.len() > 125 {
-            return Err(Error::Usage(format!("ping payload of {} bytes; control frames carry at most 125 (RFC 6455 §5.5)", data.len())));
-        }
-        {
-            let mut core = self.lock();
-            Self::check_open(&core)?;
-            self.write_frame(&mut core, OpCode::Ping, true, data)?;
-        }
-        self.drain().await
+        Self::check_control_len("ping", data)?;
+        self.send_frame(OpCode::Ping, data).await
     }
 
     /// Sends an unsolicited pong (§5.5.3: "A Pong frame MAY be sent unsolicited").
     pub async fn pong(&self, data: &[u8]) -> Result<()> {
+        Self::check_control_len("pong", data)?;
+        self.send_frame(OpCode::Pong, data).await
+    }
+
+    fn check_control_len(what: &str, data: &[u8]) -> Result<()> {
+        // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
         if data.len() > 125 {
-            return Err(Error::Usage(format!("pong payload of {} bytes; control frames carry at most 125 (RFC 6455 §5.5)", data.len())));
+            return Err(Error::Usage(format!("{what} payload of {} bytes; control frames carry at most 125 (RFC 6455 §5.5)", data.len())));
         }
-        {
-            let mut core = self.lock();
-            Self::check_open(&core)?;
-            self.write_frame(&mut core, OpCode::Pong, true, data)?;
-        }
-        self.drain().await
+        Ok(())
     }
 
     // ----- closing -------------------------------------------------------------------------
@@ -382,25 +331,39 @@ impl WebSocket {
         }
     }
 
-    /// Reads and handles one frame.
+    /// Reads and handles one frame (or resumes the one a cancelled call left).
     async fn next_step(&self, rs: &mut ReadSide) -> Result<Step> {
         if let State::Closed(o) = &self.lock().state {
             return Ok(Step::Event(Incoming::Closed(o.clone())));
         }
-        let header = match self.read_header().await {
-            Ok(Some(h)) => h,
-            Ok(None) => return Ok(self.on_eof()),
-            Err(e) => return self.on_read_error(e).await,
+        let (header, mut offset) = match rs.frame {
+            Some(progress) => progress,
+            None => {
+                let header = match self.read_header(rs).await {
+                    Ok(Some(h)) => h,
+                    Ok(None) => return Ok(self.on_eof()),
+                    Err(e) => return self.on_read_error(e).await,
+                };
+                self.lock().last_seen = Instant::now();
+                if let Err(e) = self.check_header(&header) {
+                    return Err(self.fail(e).await);
+                }
+                if !header.opcode.is_control() {
+                    if let Err(e) = rs.assembler.begin_frame(header.opcode, header.payload_len) {
+                        return Err(self.fail(e).await);
+                    }
+                }
+                rs.frame = Some((header, 0));
+                (header, 0)
+            }
         };
-        self.lock().last_seen = Instant::now();
-        if let Err(e) = self.check_header(&header) {
-            return Err(self.fail(e).await);
-        }
         if header.opcode.is_control() {
+            // At most 125 bytes (checked above); readexactly takes all of them or none.
             let payload = match self.shared.reader.readexactly(header.payload_len as isize).await {
                 Ok(p) => p,
                 Err(e) => return self.on_read_error(e.into()).await,
             };
+            rs.frame = None;
             let mut body = [0u8; 125];
             let body = &mut body[..payload.len()];
             body.copy_from_slice(&payload);
@@ -409,19 +372,16 @@ impl WebSocket {
             }
             return self.on_control(header.opcode, body).await;
         }
-        // A data frame.
-        if let Err(e) = rs.assembler.begin_frame(header.opcode, header.payload_len) {
-            return Err(self.fail(e).await);
-        }
-        let mut remaining = header.payload_len as usize;
-        let mut offset = 0;
-        while remaining > 0 {
-            // Whatever has arrived, up to the frame's end: text is validated piece by piece,
-            // so bad UTF-8 fails the connection as soon as it arrives (Autobahn 6.4.x).
-            let piece = match self.shared.reader.read(remaining as isize).await {
+        // A data frame: whatever has arrived, up to the frame's end, piece by piece. Text is
+        // validated per piece, so bad UTF-8 fails the connection as soon as it arrives
+        // (Autobahn 6.4.x). Each piece is consumed and recorded with no await in between.
+        let len = header.payload_len as usize;
+        while offset < len {
+            let piece = match self.shared.reader.read((len - offset) as isize).await {
                 Ok(p) if p.is_empty() => {
                     let partial = Bytes::new();
-                    return self.on_read_error(Error::Transport(StreamError::IncompleteRead { partial, expected: Some(remaining) })).await;
+                    let e = StreamError::IncompleteRead { partial, expected: Some(len - offset) };
+                    return self.on_read_error(Error::Transport(e)).await;
                 }
                 Ok(p) => p,
                 Err(e) => return self.on_read_error(e.into()).await,
@@ -430,8 +390,9 @@ impl WebSocket {
                 return Err(self.fail(e.into()).await);
             }
             offset += piece.len();
-            remaining -= piece.len();
+            rs.frame = Some((header, offset));
         }
+        rs.frame = None;
         let message = match rs.assembler.end_frame(header.fin) {
             Ok(m) => m,
             Err(e) => return Err(self.fail(e.into()).await),
@@ -445,9 +406,28 @@ impl WebSocket {
     /// Reads a frame header: two bytes, then the extended length and mask. While keepalive is
     /// on, waits for the first byte no longer than the ping schedule allows. `None`: EOF at a
     /// frame boundary.
-    async fn read_header(&self) -> Result<Option<FrameHeader>> {
+    async fn read_header(&self, rs: &mut ReadSide) -> Result<Option<FrameHeader>> {
         let reader = &self.shared.reader;
-        let first = match self.shared.config.ping_interval {
+        let first = match rs.first {
+            Some(first) => Ok(Bytes::copy_from_slice(&first)),
+            // The outer error is the keepalive's: the connection has been failed already.
+            None => self.read_first_two(reader).await?,
+        };
+        let first = match first {
+            Ok(b) => [b[0], b[1]],
+            Err(StreamError::IncompleteRead { partial, .. }) if partial.is_empty() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        rs.first = Some(first);
+        let extra = header::extra_len(first);
+        let rest = if extra > 0 { reader.readexactly(extra as isize).await? } else { Bytes::new() };
+        rs.first = None;
+        header::parse_parts(first, &rest).map(Some).map_err(Error::Protocol)
+    }
+
+    /// The header's first two bytes, running the keepalive schedule while waiting for them.
+    async fn read_first_two(&self, reader: &StreamReader) -> Result<Result<Bytes, StreamError>> {
+        Ok(match self.shared.config.ping_interval {
             None => reader.readexactly(2).await,
             Some(interval) => loop {
                 let (deadline, awaiting) = {
@@ -463,25 +443,18 @@ impl WebSocket {
                     _ = tokio::time::sleep_until(deadline) => {
                         if awaiting {
                             let after_ms = self.shared.config.ping_timeout.as_millis();
-                            return Err(self.fail_with(Error::Timeout(TimeoutError::Keepalive { after_ms }), CloseCode::INTERNAL_ERROR).await);
+                            let err = Error::Timeout(TimeoutError::Keepalive { after_ms });
+                            return Err(self.fail_with(err, CloseCode::INTERNAL_ERROR).await);
                         }
                         let mut core = self.lock();
                         if matches!(core.state, State::Open) {
-                            self.write_frame(&mut core, OpCode::Ping, true, b"keepalive")?;
+                            let _ = self.write_frame(&mut core, OpCode::Ping, true, b"keepalive");
                         }
                         core.ping_sent_at = Some(Instant::now());
                     }
                 }
             },
-        };
-        let first = match first {
-            Ok(b) => [b[0], b[1]],
-            Err(StreamError::IncompleteRead { partial, .. }) if partial.is_empty() => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let extra = header::extra_len(first);
-        let rest = if extra > 0 { reader.readexactly(extra as isize).await? } else { Bytes::new() };
-        header::parse_parts(first, &rest).map(Some).map_err(Error::Protocol)
+        })
     }
 
     /// The per-frame rules that need no message state.
@@ -611,7 +584,7 @@ impl WebSocket {
             let mut core = self.lock();
             if matches!(core.state, State::Open) {
                 let reason = match &err {
-                    Error::Protocol(p) => short_reason(p),
+                    Error::Protocol(p) => p.short_reason(),
                     Error::Capacity(_) => "message too big",
                     _ => "",
                 };
@@ -659,75 +632,5 @@ impl WebSocket {
         self.lock().state = State::Closed(CloseOutcome::unclean(Initiator::Transport));
         self.shared.writer.close();
         Err(err)
-    }
-}
-
-/// A Close frame body: the code in network byte order, then the reason (§5.5.1).
-fn close_body(code: Option<u16>, reason: &str) -> Vec<u8> {
-    match code {
-        None => Vec::new(),
-        Some(c) => {
-            let mut body = c.to_be_bytes().to_vec();
-            body.extend_from_slice(reason.as_bytes());
-            body
-        }
-    }
-}
-
-/// Parses and checks a received Close body.
-pub fn parse_close_body(body: &[u8]) -> Result<(Option<u16>, String), ProtocolError> {
-    match body.len() {
-        0 => Ok((None, String::new())),
-        // RFC 6455 §5.5.1: "If there is a body, the first two bytes of the body MUST be a
-        // 2-byte unsigned integer (in network byte order) representing a status code"; a
-        // one-byte body cannot be one.
-        1 => Err(ProtocolError::OneByteClosePayload),
-        _ => {
-            let code = u16::from_be_bytes([body[0], body[1]]);
-            // RFC 6455 §7.4.1 / §7.4.2: codes 1004–1006, 1015, 0–999, 1016–2999 and 5000+ are
-            // not valid on the wire.
-            if !CloseCode(code).is_allowed_on_wire() {
-                return Err(ProtocolError::InvalidCloseCode { code });
-            }
-            // RFC 6455 §5.5.1: the close reason's data "is not guaranteed to be human readable"
-            // but is UTF-8-encoded; §8.1 makes invalid UTF-8 fail the connection (1007).
-            let reason = std::str::from_utf8(&body[2..]).map_err(|_| ProtocolError::InvalidCloseReason)?;
-            Ok((Some(code), reason.to_string()))
-        }
-    }
-}
-
-fn short_reason(p: &ProtocolError) -> &'static str {
-    match p {
-        ProtocolError::UnmaskedFrame => "unmasked frame",
-        ProtocolError::MaskedFrame => "masked frame",
-        ProtocolError::ReservedBits { .. } => "reserved bits set",
-        ProtocolError::ReservedOpcode { .. } => "reserved opcode",
-        ProtocolError::ControlFrameTooLong { .. } => "control frame too long",
-        ProtocolError::FragmentedControlFrame { .. } => "fragmented control frame",
-        ProtocolError::UnexpectedContinuation => "unexpected continuation",
-        ProtocolError::ExpectedContinuation { .. } => "expected continuation",
-        ProtocolError::NonMinimalLength { .. } => "non-minimal length",
-        ProtocolError::LengthMsbSet => "length MSB set",
-        ProtocolError::OneByteClosePayload => "1-byte close payload",
-        ProtocolError::InvalidCloseCode { .. } => "invalid close code",
-        ProtocolError::InvalidCloseReason => "invalid UTF-8 in close reason",
-        ProtocolError::InvalidUtf8 { .. } => "invalid UTF-8 in text",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn close_bodies() {
-        assert_eq!(parse_close_body(&[]), Ok((None, String::new())));
-        assert_eq!(parse_close_body(&[3]), Err(ProtocolError::OneByteClosePayload));
-        assert_eq!(parse_close_body(&[0x03, 0xE8, b'o', b'k']), Ok((Some(1000), "ok".into())));
-        assert_eq!(parse_close_body(&[0x03, 0xED]), Err(ProtocolError::InvalidCloseCode { code: 1005 }));
-        assert_eq!(parse_close_body(&[0x0B, 0xB8]), Ok((Some(3000), String::new())));
-        assert_eq!(parse_close_body(&[0x03, 0xE8, 0xFF]), Err(ProtocolError::InvalidCloseReason));
-        assert_eq!(ProtocolError::InvalidCloseReason.close_code(), CloseCode(1007));
     }
 }

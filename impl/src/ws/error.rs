@@ -134,6 +134,26 @@ impl ProtocolError {
             _ => CloseCode::PROTOCOL_ERROR,
         }
     }
+
+    /// A few words for the Close frame's reason field (the full text is in `Display`).
+    pub fn short_reason(&self) -> &'static str {
+        match self {
+            ProtocolError::UnmaskedFrame => "unmasked frame",
+            ProtocolError::MaskedFrame => "masked frame",
+            ProtocolError::ReservedBits { .. } => "reserved bits set",
+            ProtocolError::ReservedOpcode { .. } => "reserved opcode",
+            ProtocolError::ControlFrameTooLong { .. } => "control frame too long",
+            ProtocolError::FragmentedControlFrame { .. } => "fragmented control frame",
+            ProtocolError::UnexpectedContinuation => "unexpected continuation",
+            ProtocolError::ExpectedContinuation { .. } => "expected continuation",
+            ProtocolError::NonMinimalLength { .. } => "non-minimal length",
+            ProtocolError::LengthMsbSet => "length MSB set",
+            ProtocolError::OneByteClosePayload => "1-byte close payload",
+            ProtocolError::InvalidCloseCode { .. } => "invalid close code",
+            ProtocolError::InvalidCloseReason => "invalid UTF-8 in close reason",
+            ProtocolError::InvalidUtf8 { .. } => "invalid UTF-8 in text",
+        }
+    }
 }
 
 impl fmt::Display for ProtocolError {

@@ -15,6 +15,7 @@
 //! - [`frame`]: an in-memory frame codec (benchmarks, property tests)
 //! - [`message`]: fragment reassembly and incremental UTF-8 validation (§5.4, §8.1)
 //! - [`handshake`]: opening handshake, client and server (§4)
+//! - [`close`]: the Close frame body and [`CloseOutcome`] (§5.5.1, §7.4)
 //! - [`connection`]: the state machine — open, closing (by us | by peer), closed (§5.5, §7)
 //! - [`endpoint`]: [`WsClient`] / [`WsServer`], the `ws_connect` / `ws_serve` entry points
 //! - [`config`]: [`WsConfig`]; [`error`]: [`Error`] and its sub-enums
@@ -32,6 +33,7 @@
 //! [`WebSocket::echo`]. A close is an outcome ([`Incoming::Closed`], [`CloseOutcome`]), never
 //! an error.
 
+pub mod close;
 pub mod config;
 pub mod connection;
 pub mod endpoint;
