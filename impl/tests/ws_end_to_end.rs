@@ -153,3 +153,66 @@ async fn client_refuses_a_wrong_accept_key() {
     let err = WsClient::open::<TokioNet>(&format!("ws://127.0.0.1:{port}/"), WsConfig::default()).await.unwrap_err();
     assert!(matches!(err, streamcheck_impl::ws::Error::Handshake(streamcheck_impl::ws::HandshakeError::BadResponse { .. })), "{err}");
 }
+
+/// A large fragmented message (Autobahn 9.3-style: 4 MiB in 64 KiB fragments) and a 16 MiB
+/// single frame (9.2.6), over real loopback: exercises the reader's flow control.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loopback_large_messages() {
+    let server = WsServer::serve::<TokioNet, _, _>("127.0.0.1", 0, WsConfig::default(), |ws, _| async move {
+        let _ = ws.echo().await;
+    })
+    .await
+    .unwrap();
+    let ws = WsClient::open::<TokioNet>(&format!("ws://127.0.0.1:{}/", server.local_addr().port()), WsConfig::default()).await.unwrap();
+    let big: Vec<u8> = (0..4u32 << 20).map(|i| (i % 253) as u8).collect();
+    let frags: Vec<&[u8]> = big.chunks(64 * 1024).collect();
+    ws.send_fragmented(OpCode::Binary, &frags).await.unwrap();
+    assert_eq!(next_message(&ws).await.as_bytes(), &big[..]);
+    let huge = vec![b'x'; 16 << 20];
+    ws.send_text(std::str::from_utf8(&huge).unwrap()).await.unwrap();
+    assert_eq!(next_message(&ws).await.len(), 16 << 20);
+    ws.close(Some(1000), "").await.unwrap();
+}
+
+/// In simulated time: our close gets no answer across a partition, so `close` gives up after
+/// `close_timeout` with an unclean outcome, and the server's keepalive notices the silence.
+#[test]
+fn turmoil_close_and_keepalive_time_out_across_a_partition() {
+    use std::time::Duration;
+    let mut sim = turmoil::Builder::new().rng_seed(7).simulation_duration(Duration::from_secs(120)).build();
+    let (tx, rx) = mpsc::channel();
+    sim.host("server", move || {
+        let tx = tx.clone();
+        async move {
+            let config = WsConfig { ping_interval: Some(Duration::from_secs(5)), ping_timeout: Duration::from_secs(5), ..WsConfig::default() };
+            let _server = WsServer::serve::<TurmoilNet, _, _>("0.0.0.0", 9001, config, move |ws, _| {
+                let tx = tx.clone();
+                async move {
+                    let start = tokio::time::Instant::now();
+                    let r = ws.recv().await;
+                    let _ = tx.send((r, start.elapsed()));
+                }
+            })
+            .await
+            .unwrap();
+            std::future::pending::<()>().await;
+            Ok(())
+        }
+    });
+    sim.client("client", async {
+        let config = WsConfig { close_timeout: Duration::from_secs(3), ..WsConfig::default() };
+        let ws = WsClient::open::<TurmoilNet>("ws://server:9001/", config).await.unwrap();
+        turmoil::partition("client", "server");
+        let start = tokio::time::Instant::now();
+        let outcome = ws.close(Some(1000), "").await.unwrap();
+        assert_eq!(outcome, CloseOutcome { code: None, reason: String::new(), clean: false, initiated_by: Initiator::Us });
+        let waited = start.elapsed();
+        assert!(waited >= Duration::from_secs(3) && waited < Duration::from_secs(4), "{waited:?}");
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Ok(())
+    });
+    sim.run().unwrap();
+    let (r, after) = rx.try_recv().expect("the server's recv ended");
+    assert_eq!(r.unwrap_err(), streamcheck_impl::ws::Error::Timeout(streamcheck_impl::ws::TimeoutError::Keepalive { after_ms: 5000 }));
+    assert!(after >= Duration::from_secs(10), "ping after 5 s, then 5 s without a pong: {after:?}");
+}
