@@ -101,3 +101,18 @@ impl WsServer {
         Ok(server)
     }
 }
+
+/// The driver protocol's `ws_connect`: [`WsClient::open`] under the operation's name.
+pub async fn ws_connect<N: Network>(url: &str, config: WsConfig) -> Result<WebSocket> {
+    WsClient::open::<N>(url, config).await
+}
+
+/// The driver protocol's `ws_serve`: [`WsServer::serve`] under the operation's name.
+pub async fn ws_serve<N, F, Fut>(host: &str, port: u16, config: WsConfig, handler: F) -> Result<Server>
+where
+    N: Network,
+    F: Fn(WebSocket, Handshake) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    WsServer::serve::<N, F, Fut>(host, port, config, handler).await
+}
