@@ -97,10 +97,9 @@ proptest! {
                 match dec.decode(&mut buf) {
                     Ok(Some(f)) => {
                         prop_assert!(f.payload.len() <= max);
-                        if !f.header.opcode.is_control() && !f.header.opcode.is_reserved() {
-                            if asm.push_frame(f.header.opcode, f.header.fin, &f.payload).is_err() {
-                                break 'outer;
-                            }
+                        let data = !f.header.opcode.is_control() && !f.header.opcode.is_reserved();
+                        if data && asm.push_frame(f.header.opcode, f.header.fin, &f.payload).is_err() {
+                            break 'outer;
                         }
                     }
                     Ok(None) => break,
@@ -192,10 +191,13 @@ proptest! {
         }
         let (e, delivered) = err.expect("invalid text must fail");
         prop_assert_eq!(e, ProtocolError::InvalidUtf8 { offset: first_bad });
-        // Fail fast: nothing after the chunk holding the offending byte was needed.
-        prop_assert!(delivered > first_bad);
-        let chunk_end_min = delivered;
-        prop_assert!(chunk_end_min <= text.len());
+        // Fail fast: the error came with the very chunk that holds the offending byte.
+        let holding = frags
+            .iter()
+            .flat_map(|&(a, b)| cuts(b - a, &chunk_points).into_iter().map(move |(ca, cb)| (a + ca, a + cb)))
+            .find(|&(start, end)| start <= first_bad && first_bad < end)
+            .expect("some chunk holds the byte");
+        prop_assert_eq!(delivered, holding.1);
     }
 }
 
