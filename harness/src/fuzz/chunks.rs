@@ -6,7 +6,8 @@
 //! re-splitting alone cannot catch a reader that scans only newly arrived bytes. Moving the
 //! read's start into the middle of the pieces can (harness/tests/fuzz_catches_tail_scan_bug.rs).
 //!
-//! Scenarios that expect a limit overrun are not re-chunked at all, for the same reason.
+//! Scenarios that expect a limit overrun are not re-chunked at all, for the same reason; nor are
+//! scenarios that set `latency` (they are about data in flight, which settling would change).
 //! Reads expected to fail are never moved: an overrun legitimately depends on when bytes arrive.
 //! Fuzzed runs also let every peer action land (latency + 1 ms) before the next step, so a
 //! state query such as `at_eof` after `peer: eof` does not race the network.
@@ -58,7 +59,7 @@ fn expects_overrun(s: &Scenario) -> bool {
 /// Finds the sends and reads the fuzzer may touch.
 pub fn plan(s: &Scenario) -> Plan {
     let mut plan = Plan::default();
-    if !s.subject.is_stream() || s.network.tcp_capacity.is_some() || expects_overrun(s) {
+    if !s.subject.is_stream() || s.network.tcp_capacity.is_some() || s.network.latency.is_some() || expects_overrun(s) {
         return plan;
     }
     let mut pending: BTreeSet<String> = BTreeSet::new();

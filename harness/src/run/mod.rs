@@ -270,7 +270,15 @@ impl Director {
                                 }
                                 log(&self.events, Some(i), Side::Harness, format!("cancel {}", pending.action), None);
                             }
-                            (_, false) => {}
+                            (Some(name), false) => {
+                                // Completed too early: the verdict fails the pending_for step, and the
+                                // later `await` still finds the outcome.
+                                let (tx, rx) = oneshot::channel();
+                                let _ = tx.send(done.expect("not pending means done"));
+                                pending.reply = rx;
+                                self.pending.insert(name.clone(), pending);
+                            }
+                            (None, false) => {}
                         }
                     } else if let Some(name) = &step.name {
                         self.pending.insert(name.clone(), pending);

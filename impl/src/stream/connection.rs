@@ -8,7 +8,9 @@ use super::writer::StreamWriter;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use tokio::io::{AsyncRead, AsyncWrite};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::task::JoinHandle;
 
 /// A network that can connect and listen: [`TokioNet`] or [`TurmoilNet`].
@@ -51,25 +53,58 @@ impl Network for TokioNet {
 /// Simulated sockets: `turmoil::net`, usable only inside a turmoil host or client.
 pub struct TurmoilNet;
 
+/// A turmoil stream whose flush and shutdown first wait for a free send credit: turmoil loses a
+/// FIN sent while the receiver's queue is full (notes/turmoil.md §2), where real TCP delivers it.
+pub struct TurmoilSocket {
+    inner: turmoil::net::TcpStream,
+}
+
+impl TurmoilSocket {
+    fn poll_credit(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // `writable()` is stateless (a poll_fn over the socket), so a fresh one per poll is fine.
+        let ready = self.inner.writable();
+        std::pin::pin!(ready).poll(cx)
+    }
+}
+
+impl AsyncRead for TurmoilSocket {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TurmoilSocket {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_credit(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_credit(cx))?;
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 impl Network for TurmoilNet {
-    type Stream = turmoil::net::TcpStream;
+    type Stream = TurmoilSocket;
     type Listener = turmoil::net::TcpListener;
 
     async fn connect(host: &str, port: u16) -> io::Result<Self::Stream> {
-        turmoil::net::TcpStream::connect((host, port)).await
+        turmoil::net::TcpStream::connect((host, port)).await.map(|inner| TurmoilSocket { inner })
     }
     async fn bind(host: &str, port: u16) -> io::Result<Self::Listener> {
         let ip: std::net::IpAddr = host.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("{host}: {e}")))?;
         turmoil::net::TcpListener::bind((ip, port)).await
     }
     async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
-        listener.accept().await.map(|(s, _)| s)
+        listener.accept().await.map(|(inner, _)| TurmoilSocket { inner })
     }
     fn listener_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
         listener.local_addr()
     }
     fn addrs(stream: &Self::Stream) -> (Option<SocketAddr>, Option<SocketAddr>) {
-        (stream.peer_addr().ok(), stream.local_addr().ok())
+        (stream.inner.peer_addr().ok(), stream.inner.local_addr().ok())
     }
 }
 

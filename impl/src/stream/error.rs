@@ -14,6 +14,7 @@ pub mod messages {
     pub const READEXACTLY_NEGATIVE: &str = "readexactly size can not be less than zero";
     pub const FEED_AFTER_EOF: &str = "feed_data after feed_eof";
     pub const WRITE_AFTER_EOF: &str = "Cannot call write() after write_eof()";
+    pub const WRITELINES_AFTER_EOF: &str = "Cannot call writelines() after write_eof()";
     pub const CONNECTION_LOST: &str = "Connection lost";
     pub const WATER_MARKS: &str = "high (%r) must be >= low (%r) must be >= 0";
 }

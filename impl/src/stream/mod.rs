@@ -15,7 +15,7 @@ mod search;
 pub mod transport;
 pub mod writer;
 
-pub use connection::{open_connection, start_server, Network, Server, TokioNet, TurmoilNet};
+pub use connection::{open_connection, start_server, Network, Server, TokioNet, TurmoilNet, TurmoilSocket};
 pub use error::StreamError;
 pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};
 pub use transport::{open_stream, StreamOptions};

@@ -22,6 +22,9 @@ pub const READ_CHUNK: usize = 64 * 1024;
 /// Reads per wake-up before the task yields, so one busy connection cannot starve the others.
 const READS_PER_POLL: usize = 32;
 
+/// How long a cleanly closed socket may wait to send its FIN (a kernel's lingering close).
+const LINGER: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// How a connection's streams are opened.
 #[derive(Clone, Debug)]
 pub struct StreamOptions {
@@ -91,35 +94,47 @@ struct Task {
 impl Task {
     async fn run(mut self) {
         let mut chunk = vec![0u8; READ_CHUNK];
-        poll_fn(|cx| self.poll_once(cx, &mut chunk)).await;
+        let (exc, io) = poll_fn(|cx| self.poll_once(cx, &mut chunk)).await;
+        if let (None, Some(mut io)) = (exc, io) {
+            // connection_lost has run; the socket itself closes once its FIN can go out.
+            let _ = tokio::time::timeout(LINGER, poll_fn(|cx| io.as_mut().poll_flush(cx))).await;
+        }
     }
 
-    fn poll_once(&mut self, cx: &mut Context<'_>, chunk: &mut [u8]) -> Poll<()> {
+    /// Reads first, then writes, so that a reset surfaces as the read's ConnectionReset (as in
+    /// CPython) rather than as a write's BrokenPipe. Ready once connection_lost has run.
+    #[allow(clippy::type_complexity)]
+    fn poll_once(&mut self, cx: &mut Context<'_>, chunk: &mut [u8]) -> Poll<(Option<StreamError>, Option<Pin<Box<dyn AsyncWrite + Send>>>)> {
         *self.switch.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
         for _ in 0..READS_PER_POLL {
-            if let Some(lost) = self.step_writes(cx) {
-                self.connection_lost(lost);
-                return Poll::Ready(());
-            }
             let reading = !self.read_done && !self.switch.paused.load(Ordering::SeqCst) && !self.is_closing();
-            if !reading {
-                return Poll::Pending;
+            let mut progressed = false;
+            if reading {
+                let mut buf = ReadBuf::new(chunk);
+                if let Poll::Ready(r) = self.read.as_mut().poll_read(cx, &mut buf) {
+                    progressed = true;
+                    match r {
+                        Ok(()) if buf.filled().is_empty() => {
+                            // eof_received returns True: keep the write side open (half-close).
+                            self.read_done = true;
+                            self.reader.feed_eof();
+                        }
+                        Ok(()) => {
+                            let _ = self.reader.feed_data(buf.filled());
+                        }
+                        Err(e) => {
+                            self.read_done = true;
+                            self.lock().force_close(Some(e.into()));
+                        }
+                    }
+                }
             }
-            let mut buf = ReadBuf::new(chunk);
-            match self.read.as_mut().poll_read(cx, &mut buf) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(())) if buf.filled().is_empty() => {
-                    // eof_received returns True: keep the write side open (half-close).
-                    self.read_done = true;
-                    self.reader.feed_eof();
-                }
-                Poll::Ready(Ok(())) => {
-                    let _ = self.reader.feed_data(buf.filled());
-                }
-                Poll::Ready(Err(e)) => {
-                    self.read_done = true;
-                    self.lock().force_close(Some(e.into()));
-                }
+            if let Some(lost) = self.step_writes(cx) {
+                let io = self.connection_lost(lost.clone());
+                return Poll::Ready((lost, io));
+            }
+            if !progressed {
+                return Poll::Pending;
             }
         }
         cx.waker().wake_by_ref();
@@ -160,12 +175,12 @@ impl Task {
         (st.conn_lost > 0).then(|| st.lost_with.take())
     }
 
-    /// `StreamReaderProtocol.connection_lost(exc)`.
-    fn connection_lost(&mut self, exc: Option<StreamError>) {
+    /// `StreamReaderProtocol.connection_lost(exc)`; returns the socket's write side.
+    fn connection_lost(&mut self, exc: Option<StreamError>) -> Option<Pin<Box<dyn AsyncWrite + Send>>> {
         match &exc {
             None => self.reader.feed_eof(),
             Some(e) => self.reader.set_exception(e.clone()),
         }
-        self.lock().connection_lost(exc);
+        self.lock().connection_lost(exc)
     }
 }

@@ -137,8 +137,9 @@ impl WriteState {
     }
 
     /// The writer's half of `connection_lost(exc)`: release paused drains and `wait_closed`.
-    pub(crate) fn connection_lost(&mut self, exc: Option<StreamError>) {
-        self.io = None;
+    /// Returns the socket's write side, for the transport to linger on or drop.
+    pub(crate) fn connection_lost(&mut self, exc: Option<StreamError>) -> Option<Pin<Box<dyn AsyncWrite + Send>>> {
+        let io = self.io.take();
         self.lost = Some(exc.clone());
         if self.protocol_paused {
             self.release_drains(exc);
@@ -146,6 +147,7 @@ impl WriteState {
         for w in self.closed_waiters.drain(..) {
             w.wake();
         }
+        io
     }
 }
 
@@ -218,6 +220,10 @@ impl StreamWriter {
         I: IntoIterator<Item = B>,
         B: AsRef<[u8]>,
     {
+        if self.lock().eof_requested {
+            // 3.12+ has writelines' own message (3.11 said write()).
+            return Err(StreamError::RuntimeError(messages::WRITELINES_AFTER_EOF.into()));
+        }
         let joined: Vec<u8> = lines.into_iter().flat_map(|b| b.as_ref().to_vec()).collect();
         self.write(&joined)
     }
