@@ -533,3 +533,45 @@ async fn a_cancelled_recv_resumes_mid_frame_without_losing_bytes() {
         }
     }
 }
+
+/// The client-side view of the same rules (Autobahn's fuzzingserver tests clients).
+#[tokio::test(start_paused = true)]
+async fn client_fails_on_invalid_utf8_with_a_masked_1007_and_waits_for_the_server() {
+    let config = WsConfig { close_timeout: Duration::from_secs(2), ..WsConfig::default() };
+    let (ws, mut raw) = client(config).await;
+    raw.write_all(&frame(0x81, b"\xce\xba\xed\xa0\x80", None)).await.unwrap();
+    let ws2 = ws.clone();
+    let recv = tokio::spawn(async move { ws2.recv().await });
+    let (b0, masked, p) = read_frame(&mut raw).await.unwrap();
+    assert_eq!((b0, masked, &p[..2]), (0x88, true, &1007u16.to_be_bytes()[..]));
+    // The server (raw) answers and closes TCP: the client returns at once, before its timeout.
+    raw.write_all(&frame(0x88, &close_payload(1007, b""), None)).await.unwrap();
+    drop(raw);
+    let start = tokio::time::Instant::now();
+    assert_eq!(recv.await.unwrap().unwrap_err(), proto(ProtocolError::InvalidUtf8 { offset: 3 }));
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn client_answers_pings_with_masked_pongs() {
+    let (ws, mut raw) = client(WsConfig::default()).await;
+    let mut bytes = frame(0x89, b"ping payload", None);
+    bytes.extend(frame(0x82, b"\x00", None));
+    raw.write_all(&bytes).await.unwrap();
+    assert_eq!(ws.recv().await.unwrap(), Incoming::Message(Message::Binary(vec![0].into())));
+    assert_eq!(read_frame(&mut raw).await.unwrap(), (0x8A, true, b"ping payload".to_vec()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_fails_on_reserved_opcode_and_closes_after_a_bounded_wait() {
+    let config = WsConfig { close_timeout: Duration::from_secs(2), ..WsConfig::default() };
+    let (ws, mut raw) = client(config).await;
+    raw.write_all(&frame(0x83, b"", None)).await.unwrap();
+    let start = tokio::time::Instant::now();
+    // The raw server never closes TCP: the client gives up after close_timeout.
+    assert_eq!(ws.recv().await.unwrap_err(), proto(ProtocolError::ReservedOpcode { opcode: 3 }));
+    assert!(start.elapsed() >= Duration::from_secs(2));
+    let (b0, _, p) = read_frame(&mut raw).await.unwrap();
+    assert_eq!((b0, &p[..2]), (0x88, &1002u16.to_be_bytes()[..]));
+    assert!(sees_eof(&mut raw).await);
+}
