@@ -171,8 +171,10 @@ impl WebSocket {
         Ok(())
     }
 
-    /// Fails unless the connection is open (§5.5.1: after sending Close, no more data frames).
+    /// Fails unless the connection is open.
     fn check_open(core: &Core) -> Result<()> {
+        // RFC 6455 §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any
+        // further data frames"; after receiving one, the connection is closing or closed.
         match &core.state {
             State::Open => Ok(()),
             State::ClosingByUs => Err(Error::ConnectionClosed(CloseOutcome::unclean(Initiator::Us))),

@@ -217,6 +217,8 @@ pub enum HandshakeError {
     BadUrl { url: String, why: String },
     /// The connection ended before the handshake completed.
     ConnectionLost { why: String },
+    /// A `WsConfig::extra_headers` entry is not a valid header line (nothing was sent).
+    BadExtraHeader { header: String },
 }
 
 impl fmt::Display for HandshakeError {
@@ -231,6 +233,7 @@ impl fmt::Display for HandshakeError {
             HandshakeError::BadResponse { why } => write!(f, "invalid server response: {why} (RFC 6455 §4.1)"),
             HandshakeError::BadUrl { url, why } => write!(f, "bad WebSocket URL {url:?}: {why}"),
             HandshakeError::ConnectionLost { why } => write!(f, "connection lost during the opening handshake: {why}"),
+            HandshakeError::BadExtraHeader { header } => write!(f, "extra header {header:?} is not a valid header line (name must be a token, value without CR/LF)"),
         }
     }
 }

@@ -165,6 +165,10 @@ pub async fn client(reader: &StreamReader, writer: &StreamWriter, url: &WsUrl, c
         req.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", config.subprotocols.join(", ")));
     }
     for (name, value) in &config.extra_headers {
+        // No header injection: a name is an RFC 7230 token, a value has no CR or LF.
+        if name.is_empty() || !name.bytes().all(is_token_char) || value.contains(['\r', '\n']) {
+            return Err(HandshakeError::BadExtraHeader { header: format!("{name}: {value}") }.into());
+        }
         req.push_str(&format!("{name}: {value}\r\n"));
     }
     req.push_str("\r\n");
@@ -332,6 +336,17 @@ mod tests {
         assert!(WsUrl::parse("http://x/").is_err());
         assert!(WsUrl::parse("ws://x/#frag").is_err());
         assert!(WsUrl::parse("ws://:80/").is_err());
+    }
+
+    #[tokio::test]
+    async fn extra_headers_cannot_inject() {
+        let (a, _b) = tokio::io::duplex(1024);
+        let (r, w) = crate::stream::open_stream(a, Default::default()).unwrap();
+        let url = WsUrl::parse("ws://x/").unwrap();
+        let mut cfg = WsConfig::default();
+        cfg.extra_headers.push(("X-Evil".into(), "a\r\nHost: y".into()));
+        let err = client(&r, &w, &url, &cfg, &mut MaskSource::new(Default::default())).await.unwrap_err();
+        assert!(matches!(err, crate::ws::Error::Handshake(HandshakeError::BadExtraHeader { .. })), "{err}");
     }
 
     fn request(extra: &str) -> Vec<u8> {
