@@ -203,7 +203,7 @@ mod tests {
     }
 
     fn outcome(yaml: &str) -> Outcome {
-        serde_saphyr::from_str(yaml).unwrap()
+        crate::scenario::load::from_yaml(yaml).unwrap()
     }
 
     fn done(step: usize, o: &str, took_ms: u64) -> Event {

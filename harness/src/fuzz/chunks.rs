@@ -232,7 +232,7 @@ pub fn as_scenario(s: &Scenario, p: &Perturbation) -> String {
     }
     out.steps = steps;
     let value = readable_bytes(serde_json::to_value(&out).expect("scenarios serialize"));
-    let yaml = serde_saphyr::to_string(&value).unwrap_or_else(|e| format!("# could not write the scenario: {e}\n"));
+    let yaml = crate::scenario::load::to_yaml(&value).unwrap_or_else(|e| format!("# could not write the scenario: {e}\n"));
     format!("# yaml-language-server: $schema=../../scenario.schema.json\n{yaml}")
 }
 

@@ -95,6 +95,16 @@ fn plain_words(message: &str) -> String {
     m
 }
 
+/// Writes any value as YAML (the fuzzer saves its cases as scenarios this way).
+pub fn to_yaml<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_saphyr::to_string(value).map_err(|e| e.to_string())
+}
+
+/// Reads any value from YAML, for tests and tools; scenarios go through [`parse`].
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
 /// Where each step starts, for errors found after parsing.
 #[derive(Deserialize)]
 struct StepPositions {
