@@ -154,11 +154,16 @@ impl WebSocket {
 
     /// Writes one frame under the core lock. The caller drains afterwards.
     fn write_frame(&self, core: &mut Core, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<()> {
-        // RFC 6455 §5.3: "The masking key ... MUST be ... unpredictable"; a client masks every
-        // frame it sends (§5.1), a server never does.
+        // RFC 6455 §5.1: "a client MUST mask all frames that it sends to the server"; "A server
+        // MUST NOT mask any frames that it sends to the client". §5.3: "the client MUST pick a
+        // fresh masking key from the set of allowed 32-bit values".
         let mask = (self.shared.role == Role::Client).then(|| core.masks.next_mask());
         let header = FrameHeader::new(opcode, fin, payload.len() as u64, mask);
         core.out.clear();
+        if core.out.capacity() > 1 << 20 {
+            // Do not keep a huge frame's buffer for the connection's lifetime.
+            core.out = Vec::new();
+        }
         if mask.is_none() && payload.len() > 4096 {
             // Unmasked and large: hand the payload to the writer as is, saving a copy.
             header.format(&mut core.out);
@@ -173,8 +178,8 @@ impl WebSocket {
 
     /// Fails unless the connection is open.
     fn check_open(core: &Core) -> Result<()> {
-        // RFC 6455 §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any
-        // further data frames"; after receiving one, the connection is closing or closed.
+        // RFC 6455 §5.5.1: "The application MUST NOT send any more data frames after sending a
+        // Close frame"; after receiving one, the connection is closing or closed.
         match &core.state {
             State::Open => Ok(()),
             State::ClosingByUs => Err(Error::ConnectionClosed(CloseOutcome::unclean(Initiator::Us))),

@@ -167,19 +167,23 @@ impl Assembler {
     /// Starts a data frame with the given opcode and declared payload length.
     pub fn begin_frame(&mut self, opcode: OpCode, payload_len: u64) -> Result<(), Error> {
         match (opcode, self.kind) {
-            // RFC 6455 §5.4: a fragmented message is a first frame with FIN clear, then zero or
-            // more continuation frames; a continuation with nothing to continue is a violation.
+            // RFC 6455 §5.4: "A fragmented message consists of a single frame with the FIN bit
+            // clear and an opcode other than 0, followed by zero or more frames with the FIN bit
+            // clear and the opcode set to 0, and terminated by a single frame with the FIN bit
+            // set and an opcode of 0": a continuation with nothing to continue is a violation.
             (OpCode::Continuation, None) => return Err(ProtocolError::UnexpectedContinuation.into()),
-            // RFC 6455 §5.4: "fragments of one message MUST NOT be interleaved" with another
-            // message's fragments (control frames excepted), so a new text/binary frame here fails.
+            // RFC 6455 §5.4: "The fragments of one message MUST NOT be interleaved between the
+            // fragments of another message unless an extension has been negotiated that can
+            // interpret the interleaving": a new text/binary frame here fails.
             (OpCode::Text | OpCode::Binary, Some(_)) => return Err(ProtocolError::ExpectedContinuation { got: opcode }.into()),
             (OpCode::Text, None) => self.start(Kind::Text),
             (OpCode::Binary, None) => self.start(Kind::Binary),
             (OpCode::Continuation, Some(_)) => {}
             (other, _) => unreachable!("begin_frame called with a non-data opcode {other}"),
         }
-        // The message size limit, checked on declared lengths BEFORE reserving (§10.4: "an
-        // endpoint ... SHOULD impose a limit on frame sizes and the total message size").
+        // RFC 6455 §10.4: "implementations SHOULD impose a limit on frame sizes and the total
+        // message size after reassembly from multiple frames". Checked on declared lengths,
+        // BEFORE reserving anything.
         let size = self.buf.len() as u64 + payload_len;
         if size > self.max_message_size as u64 {
             return Err(CapacityError::MessageTooLarge { size, max: self.max_message_size }.into());

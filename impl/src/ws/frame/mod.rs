@@ -91,10 +91,10 @@ pub fn encode(header: &FrameHeader, payload: &[u8], out: &mut Vec<u8>) {
     debug_assert_eq!(header.payload_len, payload.len() as u64);
     out.reserve(header.encoded_len() + payload.len());
     header.format(out);
-    let start = out.len();
-    out.extend_from_slice(payload);
-    if let Some(key) = header.mask {
-        apply_mask(&mut out[start..], key, 0);
+    match header.mask {
+        // Masking is the same XOR as unmasking: copy and mask in one pass.
+        Some(key) => mask::extend_unmasked(out, payload, key, 0),
+        None => out.extend_from_slice(payload),
     }
 }
 
