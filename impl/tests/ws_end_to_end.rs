@@ -200,7 +200,7 @@ fn turmoil_close_and_keepalive_time_out_across_a_partition() {
         }
     });
     sim.client("client", async {
-        let config = WsConfig { close_timeout: Duration::from_secs(3), ..WsConfig::default() };
+        let config = WsConfig { close_timeout: Duration::from_secs(3), mask: MaskMode::Seeded(8), ..WsConfig::default() };
         let ws = WsClient::open::<TurmoilNet>("ws://server:9001/", config).await.unwrap();
         turmoil::partition("client", "server");
         let start = tokio::time::Instant::now();
