@@ -19,6 +19,7 @@
 //! - [`connection`]: the state machine: open → closing (by us | by peer) → closed (§5.5, §7)
 //! - [`endpoint`]: [`WsClient`] / [`WsServer`], the `ws_connect` / `ws_serve` entry points
 //! - [`config`]: [`WsConfig`]; [`error`]: [`Error`] and its sub-enums
+//! - [`autobahn`]: the Autobahn fuzzingserver testee protocol (used by `echo_client`)
 //!
 //! # RFC 6455 sections covered
 //! §1.3 (accept key), §3 (ws:// URIs), §4.1–§4.4 (handshake, version negotiation,
@@ -42,6 +43,7 @@
 //!
 //! [`StreamReader`]: crate::stream::StreamReader
 //! [`StreamWriter`]: crate::stream::StreamWriter
+//! [`autobahn`]: crate::ws::autobahn
 //! [`frame::coding`]: crate::ws::frame::coding
 //! [`frame::header`]: crate::ws::frame::header
 //! [`frame::mask`]: crate::ws::frame::mask
@@ -73,6 +75,7 @@
 //! [`WebSocket::echo`]: crate::ws::WebSocket::echo
 //! [`Error::ConnectionClosed`]: crate::ws::Error::ConnectionClosed
 
+pub mod autobahn;
 pub mod close;
 pub mod config;
 pub mod connection;
