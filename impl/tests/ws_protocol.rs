@@ -575,3 +575,23 @@ async fn client_fails_on_reserved_opcode_and_closes_after_a_bounded_wait() {
     assert_eq!((b0, &p[..2]), (0x88, &1002u16.to_be_bytes()[..]));
     assert!(sees_eof(&mut raw).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn close_is_time_bounded_even_when_the_peer_does_not_read() {
+    let config = WsConfig { close_timeout: Duration::from_secs(3), ..WsConfig::default() };
+    let (ours, mut raw) = tokio::io::duplex(4096);
+    let (r, w) = open_stream(ours, StreamOptions::default()).unwrap();
+    let accept = tokio::spawn(WsServer::accept(r, w, config));
+    raw.write_all(REQUEST.as_bytes()).await.unwrap();
+    read_head(&mut raw).await;
+    let ws = accept.await.unwrap().unwrap();
+    // Fill the pipe and our write buffer past the high-water mark; the raw peer never reads.
+    let ws2 = ws.clone();
+    let stuck = tokio::spawn(async move { ws2.send_binary(&vec![0u8; 1 << 20]).await });
+    tokio::task::yield_now().await;
+    let start = tokio::time::Instant::now();
+    let outcome = ws.close(Some(1000), "").await.unwrap();
+    assert!(!outcome.clean);
+    assert!(start.elapsed() >= Duration::from_secs(3) && start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
+    stuck.abort();
+}

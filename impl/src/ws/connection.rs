@@ -191,6 +191,12 @@ impl WebSocket {
         self.shared.writer.drain().await.map_err(Error::Transport)
     }
 
+    /// Flushes a Close on the way out; a peer that does not read gets `close_timeout`, then
+    /// the connection is closed regardless.
+    async fn drain_bounded(&self) {
+        let _ = tokio::time::timeout(self.shared.config.close_timeout, self.shared.writer.drain()).await;
+    }
+
     /// Writes one frame if the connection is open, then drains.
     async fn send_frame(&self, opcode: OpCode, payload: &[u8]) -> Result<()> {
         {
@@ -288,8 +294,10 @@ impl WebSocket {
                 State::ClosingByPeer(_) | State::Closed(_) => {}
             }
         }
-        let _ = self.drain().await;
         let wait = async {
+            // Flushing our Close is part of the bounded wait: a peer that does not read
+            // cannot hold `close` beyond `close_timeout`.
+            let _ = self.drain().await;
             let mut rs = self.shared.read.lock().await;
             loop {
                 match self.next_step(&mut rs).await {
@@ -554,7 +562,7 @@ impl WebSocket {
                 _ => CloseOutcome { code, reason, clean: true, initiated_by: Initiator::Us },
             }
         };
-        let _ = self.drain().await;
+        self.drain_bounded().await;
         self.close_transport().await;
         self.lock().state = State::Closed(outcome.clone());
         Ok(Step::Event(Incoming::Closed(outcome)))
@@ -599,7 +607,7 @@ impl WebSocket {
             }
             core.state = State::Closed(CloseOutcome::unclean(Initiator::Us));
         }
-        let _ = self.drain().await;
+        self.drain_bounded().await;
         self.close_transport().await;
         err
     }
