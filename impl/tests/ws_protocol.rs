@@ -595,3 +595,14 @@ async fn close_is_time_bounded_even_when_the_peer_does_not_read() {
     assert!(start.elapsed() >= Duration::from_secs(3) && start.elapsed() < Duration::from_secs(4), "{:?}", start.elapsed());
     stuck.abort();
 }
+
+#[tokio::test]
+async fn dropping_the_last_handle_closes_tcp() {
+    let (ws, mut raw) = server(WsConfig::default()).await;
+    let clone = ws.clone();
+    drop(ws);
+    clone.send_text("still open").await.unwrap();
+    drop(clone);
+    assert_eq!(read_frame(&mut raw).await.unwrap(), (0x81, false, b"still open".to_vec()));
+    assert!(sees_eof(&mut raw).await);
+}

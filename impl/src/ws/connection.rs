@@ -82,7 +82,16 @@ struct Shared {
     read: tokio::sync::Mutex<ReadSide>,
 }
 
-/// One open WebSocket connection over a `StreamReader` / `StreamWriter` pair.
+/// Dropping the last handle closes the TCP connection (without a closing handshake: call
+/// [`WebSocket::close`] first for a clean one).
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.writer.close();
+    }
+}
+
+/// One open WebSocket connection over a `StreamReader` / `StreamWriter` pair. Clones share it;
+/// dropping the last one closes the TCP connection.
 #[derive(Clone)]
 pub struct WebSocket {
     shared: Arc<Shared>,
