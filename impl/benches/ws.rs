@@ -92,7 +92,7 @@ fn parse_unmask(c: &mut Criterion) {
 
 const SIZES: [usize; 2] = [16, 4096];
 
-fn echo_ours(c: &mut Criterion) {
+fn echo_roundtrip(c: &mut Criterion) {
     let mut g = c.benchmark_group("echo_roundtrip");
     for size in SIZES {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -158,6 +158,6 @@ fn echo_ours(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = parse_unmask, echo_ours
+    targets = parse_unmask, echo_roundtrip
 }
 criterion_main!(benches);
