@@ -200,7 +200,8 @@ pub struct ErrorOutcome {
     pub op: Option<String>,
 }
 
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+/// For `Option<Option<T>>` fields: a key written as `null` is `Some(None)`, a missing key `None`.
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 

@@ -45,10 +45,13 @@ fn cx() -> Context<'static> {
     Context::from_waker(Waker::noop())
 }
 
-/// Feeds `data` in `chunk`-sized pieces and reads every line with `readline()`; returns the
-/// number of bytes read back (checked by the caller once, black-boxed in the loop).
-fn ours_readline(data: &[u8], chunk: usize, limit: i64) -> usize {
-    let r = StreamReader::with_limit(limit).unwrap();
+/// Feeds `data` in `chunk`-sized pieces and takes every line with `read_one` (readline or
+/// readuntil) until it would wait; returns the number of bytes read back.
+fn ours<'r, F, Fut>(r: &'r StreamReader, data: &[u8], chunk: usize, read_one: F) -> usize
+where
+    F: Fn(&'r StreamReader) -> Fut,
+    Fut: Future<Output = Result<bytes::Bytes, streamcheck_impl::stream::StreamError>> + 'r,
+{
     let mut cx = cx();
     let mut fut = pin!(None);
     let mut total = 0;
@@ -56,7 +59,7 @@ fn ours_readline(data: &[u8], chunk: usize, limit: i64) -> usize {
         r.feed_data(piece).unwrap();
         loop {
             if fut.is_none() {
-                fut.set(Some(r.readline()));
+                fut.set(Some(read_one(r)));
             }
             match fut.as_mut().as_pin_mut().unwrap().poll(&mut cx) {
                 Poll::Ready(line) => {
@@ -70,28 +73,14 @@ fn ours_readline(data: &[u8], chunk: usize, limit: i64) -> usize {
     total
 }
 
-/// The same with `readuntil(sep)`.
+fn ours_readline(data: &[u8], chunk: usize, limit: i64) -> usize {
+    let r = StreamReader::with_limit(limit).unwrap();
+    ours(&r, data, chunk, |r| r.readline())
+}
+
 fn ours_readuntil(data: &[u8], chunk: usize, sep: &[u8]) -> usize {
     let r = StreamReader::new();
-    let mut cx = cx();
-    let mut fut = pin!(None);
-    let mut total = 0;
-    for piece in data.chunks(chunk) {
-        r.feed_data(piece).unwrap();
-        loop {
-            if fut.is_none() {
-                fut.set(Some(r.readuntil(sep)));
-            }
-            match fut.as_mut().as_pin_mut().unwrap().poll(&mut cx) {
-                Poll::Ready(line) => {
-                    total += black_box(line.unwrap()).len();
-                    fut.set(None);
-                }
-                Poll::Pending => break,
-            }
-        }
-    }
-    total
+    ours(&r, data, chunk, move |r| r.readuntil(sep))
 }
 
 /// An in-memory AsyncRead that hands out at most `chunk` bytes per read.

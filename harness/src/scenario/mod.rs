@@ -329,7 +329,7 @@ pub struct RawStep {
     #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
     pub as_name: Option<String>,
     /// The canonical outcome.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::outcome::present", skip_serializing_if = "Option::is_none")]
     pub expect: Option<Option<Outcome>>,
     /// Conformant but not canonical outcomes: matching one gives NON-STRICT.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -343,10 +343,6 @@ pub struct RawStep {
     /// Bounds the operation like a user's `wait_for`: the outcome is then `{timeout: true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
-}
-
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 impl TryFrom<RawStep> for Step {
