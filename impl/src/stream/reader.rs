@@ -14,7 +14,7 @@ use super::search::Separators;
 use bytes::{Bytes, BytesMut};
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -209,18 +209,10 @@ impl StreamReader {
     /// read woken by data returns it even if an exception was stored meanwhile).
     async fn read_some(&self, n: isize) -> Result<Bytes, StreamError> {
         let ticket = Ticket::new(self);
-        let mut waiting = false;
-        let mut waited = false;
         poll_fn(|cx| {
             let mut st = self.lock();
-            if waiting {
-                match st.resume(ticket.id, cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Ready(Ok(())) => waiting = false,
-                }
-            }
-            if !waited {
+            std::task::ready!(ticket.resume(&mut st, cx))?;
+            if !ticket.has_waited() {
                 if let Some(e) = &st.exception {
                     return Poll::Ready(Err(e.clone()));
                 }
@@ -228,10 +220,7 @@ impl StreamReader {
                     return Poll::Ready(Ok(Bytes::new()));
                 }
                 if st.buf.is_empty() && !st.eof {
-                    st.wait_for_data(ticket.id, cx, "read")?;
-                    ticket.waited.store(true, Ordering::Relaxed);
-                    waiting = true;
-                    waited = true;
+                    ticket.wait(&mut st, cx, "read")?;
                     return Poll::Pending;
                 }
             }
@@ -247,16 +236,10 @@ impl StreamReader {
     /// (and the buffer is cleared).
     pub async fn readexactly(&self, n: isize) -> Result<Bytes, StreamError> {
         let ticket = Ticket::new(self);
-        let mut waiting = false;
         poll_fn(|cx| {
             let mut st = self.lock();
-            if waiting {
-                match st.resume(ticket.id, cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Ready(Ok(())) => waiting = false,
-                }
-            } else {
+            std::task::ready!(ticket.resume(&mut st, cx))?;
+            if !ticket.has_waited() {
                 // Checked once, at the start, in CPython's order (X05): size, exception, zero.
                 if n < 0 {
                     return Poll::Ready(Err(StreamError::ValueError(messages::READEXACTLY_NEGATIVE.into())));
@@ -274,9 +257,7 @@ impl StreamReader {
                     let partial = st.buf.split().freeze();
                     return Poll::Ready(Err(StreamError::IncompleteRead { partial, expected: Some(n) }));
                 }
-                st.wait_for_data(ticket.id, cx, "readexactly")?;
-                ticket.waited.store(true, Ordering::Relaxed);
-                waiting = true;
+                ticket.wait(&mut st, cx, "readexactly")?;
                 return Poll::Pending;
             }
             let data = st.buf.split_to(n).freeze();
@@ -308,18 +289,11 @@ impl StreamReader {
             return Ok(chunk);
         }
         let ticket = Ticket::new(self);
-        let mut waiting = false;
         let mut started = false;
         let mut offset = 0usize;
         poll_fn(|cx| {
             let mut st = self.lock();
-            if waiting {
-                match st.resume(ticket.id, cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Ready(Ok(())) => waiting = false,
-                }
-            }
+            std::task::ready!(ticket.resume(&mut st, cx))?;
             if !started {
                 started = true;
                 if let Some(e) = &st.exception {
@@ -346,9 +320,7 @@ impl StreamReader {
                     let partial = st.buf.split().freeze();
                     return Poll::Ready(Err(StreamError::IncompleteRead { partial, expected: None }));
                 }
-                st.wait_for_data(ticket.id, cx, "readuntil")?;
-                ticket.waited.store(true, Ordering::Relaxed);
-                waiting = true;
+                ticket.wait(&mut st, cx, "readuntil")?;
                 return Poll::Pending;
             };
             if start > st.limit {
@@ -489,18 +461,43 @@ struct Ticket<'a> {
     reader: &'a StreamReader,
     id: u64,
     /// Whether this read ever registered as the waiter; if not, dropping it needs no lock.
-    waited: std::sync::atomic::AtomicBool,
+    waited: AtomicBool,
+    /// Whether it is registered now (until woken).
+    waiting: AtomicBool,
 }
 
 impl<'a> Ticket<'a> {
     fn new(reader: &'a StreamReader) -> Self {
-        Ticket { reader, id: NEXT_TICKET.fetch_add(1, Ordering::Relaxed), waited: std::sync::atomic::AtomicBool::new(false) }
+        Ticket { reader, id: NEXT_TICKET.fetch_add(1, Ordering::Relaxed), waited: AtomicBool::new(false), waiting: AtomicBool::new(false) }
+    }
+
+    fn has_waited(&self) -> bool {
+        self.waited.load(Ordering::Relaxed)
+    }
+
+    /// Registers this read as the one waiter (CPython's `_wait_for_data`).
+    fn wait(&self, st: &mut State, cx: &Context<'_>, func: &str) -> Result<(), StreamError> {
+        st.wait_for_data(self.id, cx, func)?;
+        self.waited.store(true, Ordering::Relaxed);
+        self.waiting.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Ready at once if not waiting; else Pending until woken, then Ready with the exception
+    /// that woke it, if one did.
+    fn resume(&self, st: &mut State, cx: &Context<'_>) -> Poll<Result<(), StreamError>> {
+        if !self.waiting.load(Ordering::Relaxed) {
+            return Poll::Ready(Ok(()));
+        }
+        let out = std::task::ready!(st.resume(self.id, cx));
+        self.waiting.store(false, Ordering::Relaxed);
+        Poll::Ready(out)
     }
 }
 
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
-        if !self.waited.load(Ordering::Relaxed) {
+        if !self.has_waited() {
             return;
         }
         let mut st = self.reader.lock();
