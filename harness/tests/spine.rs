@@ -46,10 +46,10 @@ fn a_seeded_run_gives_the_same_transcript_byte_for_byte() {
     }
 }
 
+/// Latency is pinned per segment, so the seed has nothing random left to drive: two seeds must
+/// give the same transcript. A difference means some randomness crept into a run.
 #[test]
-fn random_latency_runs_differ_by_seed_but_repeat_within_one() {
-    // A scenario with latency drawn per segment would vary; ours pin latency, so seeds must not
-    // change a transcript. This guards against any unseeded randomness sneaking in.
+fn with_pinned_latency_the_seed_changes_nothing() {
     let (loaded, _) = load_dir(&root());
     let l = &loaded[0];
     let a = run(&l.scenario, &RunOptions { seed: 1, ..RunOptions::default() });

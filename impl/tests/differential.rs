@@ -783,6 +783,21 @@ fn seed() -> u64 {
     env_u64("STREAMCHECK_DIFF_SEED").unwrap_or(DEFAULT_SEED)
 }
 
+/// Runs the property, then shrinks a failure further with [`minimize`] (dropping whole ops).
+fn run_minimized(
+    runner: &mut TestRunner,
+    strategy: impl Strategy<Value = Case>,
+    check: impl Fn(&Case) -> Result<(), String>,
+) -> Result<(), TestError<Case>> {
+    match runner.run(&strategy, |case| check(&case).map_err(TestCaseError::fail)) {
+        Err(TestError::Fail(reason, case)) => {
+            let (case, reason) = minimize(case, reason.message().to_string(), check);
+            Err(TestError::Fail(reason.into(), case))
+        }
+        other => other,
+    }
+}
+
 /// proptest's shrinking of a Vec stops removing elements once it has started shrinking them;
 /// finish the job greedily: drop ops one at a time, turn "no settle" into "settle", and keep
 /// each change that still fails.
@@ -867,16 +882,7 @@ fn differential_against_cpython_313() {
         }
         Ok(())
     };
-    let result = runner.run(&case_strategy(), |case| {
-        check(&case).map_err(TestCaseError::fail)
-    });
-    let result = match result {
-        Err(TestError::Fail(reason, case)) => {
-            let (case, reason) = minimize(case, reason.message().to_string(), check);
-            Err(TestError::Fail(reason.into(), case))
-        }
-        other => other,
-    };
+    let result = run_minimized(&mut runner, case_strategy(), check);
     let stats: Vec<String> = stats
         .borrow()
         .iter()
@@ -932,16 +938,7 @@ fn tuple_separators_differ_on_cpython_311() {
             )
         })
     };
-    let result = runner.run(&tuple_case_strategy(), |case| {
-        check(&case).map_err(TestCaseError::fail)
-    });
-    let result = match result {
-        Err(TestError::Fail(reason, case)) => {
-            let (case, reason) = minimize(case, reason.message().to_string(), check);
-            Err(TestError::Fail(reason.into(), case))
-        }
-        other => other,
-    };
+    let result = run_minimized(&mut runner, tuple_case_strategy(), check);
     finish(
         "tuple_separators_differ_on_cpython_311",
         seed,

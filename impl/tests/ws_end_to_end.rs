@@ -125,31 +125,30 @@ async fn oversized_request_gets_431() {
     assert!(resp.starts_with("HTTP/1.1 431 "), "{resp}");
 }
 
-#[tokio::test]
-async fn client_refuses_a_server_that_does_not_upgrade() {
+/// A server that reads the request, answers `response`, and then waits for the client to go.
+async fn fake_server(response: &'static [u8]) -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         let (mut s, _) = listener.accept().await.unwrap();
         let mut buf = [0u8; 1024];
         let _ = s.read(&mut buf).await;
-        s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").await.unwrap();
+        s.write_all(response).await.unwrap();
+        let _ = s.read(&mut buf).await;
     });
+    port
+}
+
+#[tokio::test]
+async fn client_refuses_a_server_that_does_not_upgrade() {
+    let port = fake_server(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n").await;
     let err = WsClient::open::<TokioNet>(&format!("ws://127.0.0.1:{port}/"), WsConfig::default()).await.unwrap_err();
     assert_eq!(err, streamcheck_impl::ws::Error::Handshake(streamcheck_impl::ws::HandshakeError::NotUpgraded { status: 404, reason: "Not Found".into() }));
 }
 
 #[tokio::test]
 async fn client_refuses_a_wrong_accept_key() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = [0u8; 1024];
-        let _ = s.read(&mut buf).await;
-        s.write_all(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").await.unwrap();
-        let _ = s.read(&mut buf).await;
-    });
+    let port = fake_server(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n").await;
     let err = WsClient::open::<TokioNet>(&format!("ws://127.0.0.1:{port}/"), WsConfig::default()).await.unwrap_err();
     assert!(matches!(err, streamcheck_impl::ws::Error::Handshake(streamcheck_impl::ws::HandshakeError::BadResponse { .. })), "{err}");
 }

@@ -2,7 +2,6 @@
 //! else, so swapping it touches one file.
 
 use super::{Action, PeerAction, Scenario, SubjectKind};
-use crate::op::Op;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -148,9 +147,6 @@ pub fn check(s: &Scenario) -> Vec<(Option<usize>, String)> {
     if s.steps.is_empty() {
         errors.push((None, "`steps` is empty: a scenario needs at least one step".into()));
     }
-    if matches!(s.config.limit, Some(l) if l <= 0) && !s.steps.is_empty() {
-        // Allowed on purpose: a scenario may check that the subject refuses the limit.
-    }
     let mut started: BTreeMap<String, (usize, bool)> = BTreeMap::new();
     for (i, step) in s.steps.iter().enumerate() {
         if let Some(name) = &step.name {
@@ -172,11 +168,6 @@ pub fn check(s: &Scenario) -> Vec<(Option<usize>, String)> {
                 }
                 if !s.subject.is_stream() && !ws_op {
                     errors.push((Some(i), format!("`{}` is a stream operation but the subject is WebSocket: use ws_send, ws_recv, ws_ping, ws_close or ws_echo", op.name())));
-                }
-                if let Op::Readuntil(crate::op::Separator::Any { any }) = op {
-                    if any.is_empty() {
-                        // CPython raises ValueError for an empty tuple; a scenario may check that.
-                    }
                 }
             }
             Action::Peer(PeerAction::Recv(_)) if step.expect.is_none() => {

@@ -23,19 +23,7 @@ impl WsClient {
     /// Like [`connect`](Self::connect), also returning what the handshake agreed on.
     pub async fn connect_url(reader: StreamReader, writer: StreamWriter, url: &WsUrl, config: WsConfig) -> Result<(WebSocket, Handshake)> {
         let mut masks = MaskSource::new(config.mask);
-        let timeout = config.open_timeout;
-        let hs = tokio::time::timeout(timeout, handshake::client(&reader, &writer, url, &config, &mut masks)).await;
-        let hs = match hs {
-            Ok(Ok(hs)) => hs,
-            Ok(Err(e)) => {
-                writer.close();
-                return Err(e);
-            }
-            Err(_) => {
-                writer.close();
-                return Err(Error::Timeout(TimeoutError::OpeningHandshake { after_ms: timeout.as_millis() }));
-            }
-        };
+        let hs = bounded(&writer, config.open_timeout, handshake::client(&reader, &writer, url, &config, &mut masks)).await?;
         let ws = WebSocket::from_streams(reader, writer, Role::Client, config, hs.subprotocol.clone(), masks);
         Ok((ws, hs))
     }
@@ -47,6 +35,19 @@ impl WsClient {
         let (reader, writer) = open_connection::<N>(&parsed.host, parsed.port, config.stream_limit).await?;
         Self::connect_url(reader, writer, &parsed, config).await.map(|(ws, _)| ws)
     }
+}
+
+/// Runs one side of the opening handshake within `timeout`; on failure or timeout the
+/// connection is closed, since no WebSocket will use it.
+async fn bounded(writer: &StreamWriter, timeout: std::time::Duration, handshake: impl std::future::Future<Output = Result<Handshake>>) -> Result<Handshake> {
+    let outcome = match tokio::time::timeout(timeout, handshake).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::Timeout(TimeoutError::OpeningHandshake { after_ms: timeout.as_millis() })),
+    };
+    if outcome.is_err() {
+        writer.close();
+    }
+    outcome
 }
 
 /// The server side of the opening handshake.
@@ -61,18 +62,7 @@ impl WsServer {
 
     /// Like [`accept`](Self::accept), also returning the request's path and headers.
     pub async fn accept_with(reader: StreamReader, writer: StreamWriter, config: WsConfig) -> Result<(WebSocket, Handshake)> {
-        let timeout = config.open_timeout;
-        let hs = match tokio::time::timeout(timeout, handshake::server(&reader, &writer, &config)).await {
-            Ok(Ok(hs)) => hs,
-            Ok(Err(e)) => {
-                writer.close();
-                return Err(e);
-            }
-            Err(_) => {
-                writer.close();
-                return Err(Error::Timeout(TimeoutError::OpeningHandshake { after_ms: timeout.as_millis() }));
-            }
-        };
+        let hs = bounded(&writer, config.open_timeout, handshake::server(&reader, &writer, &config)).await?;
         let masks = MaskSource::new(config.mask);
         let ws = WebSocket::from_streams(reader, writer, Role::Server, config, hs.subprotocol.clone(), masks);
         Ok((ws, hs))
