@@ -5,6 +5,9 @@
 //! and 65536 bytes. The 1-byte case uses a 1 MiB input instead (64 MiB one byte at a time would
 //! take seconds per iteration); its throughput is still bytes/s, so it compares directly.
 //!
+//! `ours_readline_batch` / `ours_readuntil_batch` take every buffered line under one lock
+//! (`readline_batch`, exactly a run of readline calls that would not wait) and visit each line.
+//!
 //! Our reader is driven the way a transport drives it: `feed_data(chunk)`, then poll the pending
 //! `readline()` future with a no-op waker until it would block. The pending future is kept
 //! across feeds (like a waiting coroutine), so its scan offset survives and a long line costs
@@ -19,7 +22,7 @@ use std::hint::black_box;
 use std::io;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
-use streamcheck_impl::stream::StreamReader;
+use streamcheck_impl::stream::{LineBatch, StreamReader};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, ReadBuf};
 
 const BIG: usize = 64 << 20;
@@ -71,6 +74,45 @@ where
         }
     }
     total
+}
+
+/// Like `ours`, with batch reads: every line of each batch is visited as a slice.
+fn ours_batched<'r, F, Fut>(r: &'r StreamReader, data: &[u8], chunk: usize, read_batch: F) -> usize
+where
+    F: Fn(&'r StreamReader) -> Fut,
+    Fut: Future<Output = Result<LineBatch, streamcheck_impl::stream::StreamError>> + 'r,
+{
+    let mut cx = cx();
+    let mut fut = pin!(None);
+    let mut total = 0;
+    for piece in data.chunks(chunk) {
+        r.feed_data(piece).unwrap();
+        loop {
+            if fut.is_none() {
+                fut.set(Some(read_batch(r)));
+            }
+            match fut.as_mut().as_pin_mut().unwrap().poll(&mut cx) {
+                Poll::Ready(batch) => {
+                    for line in batch.unwrap().iter() {
+                        total += black_box(line).len();
+                    }
+                    fut.set(None);
+                }
+                Poll::Pending => break,
+            }
+        }
+    }
+    total
+}
+
+fn ours_readline_batch(data: &[u8], chunk: usize, limit: i64) -> usize {
+    let r = StreamReader::with_limit(limit).unwrap();
+    ours_batched(&r, data, chunk, |r| r.readline_batch())
+}
+
+fn ours_readuntil_batch(data: &[u8], chunk: usize, sep: &[u8]) -> usize {
+    let r = StreamReader::new();
+    ours_batched(&r, data, chunk, move |r| r.readuntil_batch(sep))
 }
 
 fn ours_readline(data: &[u8], chunk: usize, limit: i64) -> usize {
@@ -139,6 +181,8 @@ fn lines(c: &mut Criterion) {
         // Sanity: every implementation reads back every byte.
         assert_eq!(ours_readline(lf, chunk.max(4096), 1 << 16), lf.len());
         assert_eq!(ours_readuntil(crlf, chunk.max(4096), b"\r\n"), crlf.len());
+        assert_eq!(ours_readline_batch(lf, chunk.max(4096), 1 << 16), lf.len());
+        assert_eq!(ours_readuntil_batch(crlf, chunk.max(4096), b"\r\n"), crlf.len());
         assert_eq!(tokio_read_until(lf, chunk.max(4096)), lf.len());
         assert_eq!(memchr_per_line(lf), lf.len());
 
@@ -146,10 +190,12 @@ fn lines(c: &mut Criterion) {
         g.sample_size(10);
         g.throughput(Throughput::Bytes(lf.len() as u64));
         g.bench_function("ours_readline", |b| b.iter(|| ours_readline(lf, chunk, 1 << 16)));
+        g.bench_function("ours_readline_batch", |b| b.iter(|| ours_readline_batch(lf, chunk, 1 << 16)));
         g.bench_function("tokio_read_until", |b| b.iter(|| tokio_read_until(lf, chunk)));
         g.bench_function("memchr_per_line", |b| b.iter(|| memchr_per_line(lf)));
         g.throughput(Throughput::Bytes(crlf.len() as u64));
         g.bench_function("ours_readuntil_crlf", |b| b.iter(|| ours_readuntil(crlf, chunk, b"\r\n")));
+        g.bench_function("ours_readuntil_batch_crlf", |b| b.iter(|| ours_readuntil_batch(crlf, chunk, b"\r\n")));
         g.finish();
     }
 }

@@ -17,6 +17,6 @@ pub mod writer;
 
 pub use connection::{open_connection, start_server, Network, Server, TokioNet, TurmoilNet, TurmoilSocket};
 pub use error::StreamError;
-pub use reader::{Lines, StreamReader, DEFAULT_LIMIT};
+pub use reader::{LineBatch, Lines, StreamReader, DEFAULT_LIMIT};
 pub use transport::{open_stream, StreamOptions};
 pub use writer::StreamWriter;

@@ -275,17 +275,30 @@ impl StreamReader {
     /// `readuntil((sep1, sep2, ...))`, the 3.13 tuple form: the match that ends first wins, and a
     /// tie goes to the shorter separator.
     pub async fn readuntil_any(&self, separators: &[&[u8]]) -> Result<Bytes, StreamError> {
-        self.readuntil_inner(&Separators::new(separators)).await
+        self.readuntil_inner(&Separators::new(separators), None).await
     }
 
-    async fn readuntil_inner(&self, seps: &Separators<'_>) -> Result<Bytes, StreamError> {
+    /// Several `readuntil(separator)` calls in one: the next chunk exactly as `readuntil` returns
+    /// it (waiting, raising, or `IncompleteRead` at EOF alike), then every further chunk a
+    /// `readuntil` would return at once (separator buffered, within the limit), all under one
+    /// lock. In asyncio such calls never suspend, so nothing could run between them: the buffer,
+    /// flow control and errors end up exactly as after the same run of single calls.
+    pub async fn readuntil_batch(&self, separator: &[u8]) -> Result<LineBatch, StreamError> {
+        let mut ends = Vec::new();
+        let data = self.readuntil_inner(&Separators::One(separator), Some(&mut ends)).await?;
+        Ok(LineBatch { data, ends })
+    }
+
+    /// `readuntil`, or with `batch` the same plus every further chunk already buffered; `batch`
+    /// receives where each chunk ends.
+    async fn readuntil_inner(&self, seps: &Separators<'_>, mut batch: Option<&mut Vec<usize>>) -> Result<Bytes, StreamError> {
         if seps.is_empty() {
             return Err(StreamError::ValueError(messages::SEP_TUPLE_EMPTY.into()));
         }
         if seps.any_empty() {
             return Err(StreamError::ValueError(messages::SEP_EMPTY.into()));
         }
-        if let Some(chunk) = self.take_buffered_match(seps) {
+        if let Some(chunk) = self.take_buffered_match(seps, batch.as_deref_mut()) {
             return Ok(chunk);
         }
         let ticket = Ticket::new(self);
@@ -326,6 +339,7 @@ impl StreamReader {
             if start > st.limit {
                 return Poll::Ready(Err(StreamError::LimitOverrun { consumed: start, message: messages::SEP_FOUND_TOO_LONG }));
             }
+            let end = st.batch_end(seps, end, batch.as_deref_mut());
             let chunk = st.buf.split_to(end).freeze();
             st.maybe_resume_transport();
             Poll::Ready(Ok(chunk))
@@ -335,7 +349,7 @@ impl StreamReader {
 
     /// The common case under one lock: no exception, and a match already buffered within the
     /// limit. Anything else goes the full way, which repeats these checks in CPython's order.
-    fn take_buffered_match(&self, seps: &Separators<'_>) -> Option<Bytes> {
+    fn take_buffered_match(&self, seps: &Separators<'_>, batch: Option<&mut Vec<usize>>) -> Option<Bytes> {
         let mut st = self.lock();
         if st.exception.is_some() {
             return None;
@@ -344,6 +358,7 @@ impl StreamReader {
         if start > st.limit {
             return None;
         }
+        let end = st.batch_end(seps, end, batch);
         let chunk = st.buf.split_to(end).freeze();
         st.maybe_resume_transport();
         Some(chunk)
@@ -353,7 +368,25 @@ impl StreamReader {
     /// discards (the whole line if its newline is there, else the whole buffer) and raises
     /// `ValueError` with the overrun's message.
     pub async fn readline(&self) -> Result<Bytes, StreamError> {
-        match self.readuntil_inner(&Separators::One(b"\n")).await {
+        self.readline_inner(None).await
+    }
+
+    /// Several `readline()` calls in one: the next line exactly as `readline` returns it (an
+    /// empty batch at EOF), then every further complete line within the limit that is already
+    /// buffered, all under one lock. Such a run of `readline` calls never suspends in asyncio, so
+    /// the reader ends up exactly as after the single calls; an overrun or a partial last line
+    /// is left for the next call, as the single calls would meet it.
+    pub async fn readline_batch(&self) -> Result<LineBatch, StreamError> {
+        let mut ends = Vec::new();
+        let data = self.readline_inner(Some(&mut ends)).await?;
+        if ends.is_empty() && !data.is_empty() {
+            ends.push(data.len()); // the partial last line at EOF
+        }
+        Ok(LineBatch { data, ends })
+    }
+
+    async fn readline_inner(&self, batch: Option<&mut Vec<usize>>) -> Result<Bytes, StreamError> {
+        match self.readuntil_inner(&Separators::One(b"\n"), batch).await {
             Ok(line) => Ok(line),
             Err(StreamError::IncompleteRead { partial, .. }) => Ok(partial),
             Err(StreamError::LimitOverrun { consumed, message }) => {
@@ -405,6 +438,17 @@ impl StreamReader {
 }
 
 impl State {
+    /// Where a batch that starts with the match ending at `first_end` ends: with `batch`, every
+    /// following match that `readuntil` would return at once (separator found, start within the
+    /// limit) joins it, and `batch` records each end; without, the batch is that one match.
+    fn batch_end(&self, seps: &Separators<'_>, first_end: usize, batch: Option<&mut Vec<usize>>) -> usize {
+        let Some(ends) = batch else { return first_end };
+        // Room for lines of 64 bytes and up, so a batch of short lines does not regrow often.
+        ends.reserve(1 + (self.buf.len() - first_end) / 64);
+        ends.push(first_end);
+        seps.following_ends(&self.buf, first_end, self.limit, ends)
+    }
+
     /// A waiter that is still registered keeps waiting; a woken one learns whether it was woken
     /// by an exception.
     fn resume(&mut self, id: u64, cx: &Context<'_>) -> Poll<Result<(), StreamError>> {
@@ -507,6 +551,47 @@ impl Drop for Ticket<'_> {
         if matches!(&st.woken_with, Some((wid, _)) if *wid == self.id) {
             st.woken_with = None;
         }
+    }
+}
+
+/// What `readline_batch` / `readuntil_batch` return: the lines one run of single calls would
+/// have returned, kept as one buffer and where each line ends (no copy, one refcount).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineBatch {
+    data: Bytes,
+    ends: Vec<usize>,
+}
+
+impl LineBatch {
+    /// How many lines; zero only at EOF (`readline`'s `b""`).
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True at EOF: `readline` would have returned `b""`.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Every line, in order, separator included, as slices of the batch.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.ends.iter().scan(0, |start, &end| {
+            let line = &self.data[*start..end];
+            *start = end;
+            Some(line)
+        })
+    }
+
+    /// Line `i` as its own `Bytes`, sharing the batch's memory.
+    pub fn line(&self, i: usize) -> Option<Bytes> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(self.data.slice(start..end))
+    }
+
+    /// All the lines back to back, as the single calls' results concatenated.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.data
     }
 }
 

@@ -14,6 +14,81 @@ fn find(hay: &[u8], sep: &[u8]) -> Option<usize> {
     }
 }
 
+/// Calls `found(i)` for every index of `byte` in `hay`, in order, until it returns false.
+/// One pass, 64 bytes at a time, so many close matches (short lines) cost a bit each rather
+/// than a fresh search each, which is what a per-match memchr pays.
+fn for_each_byte(hay: &[u8], byte: u8, found: impl FnMut(usize) -> bool) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has just been checked for AVX2.
+            return unsafe { simd::for_each_byte_avx2(hay, byte, found) };
+        }
+        simd::for_each_byte_sse2(hay, byte, found)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    scan_blocks(hay, byte, found, |block, byte| block.iter().enumerate().fold(0, |mask, (i, &b)| mask | ((b == byte) as u64) << i))
+}
+
+/// The block loop, shared by every instruction set; `eq_mask` sets bit i when `block[i] == byte`.
+#[inline(always)]
+fn scan_blocks(hay: &[u8], byte: u8, mut found: impl FnMut(usize) -> bool, eq_mask: impl Fn(&[u8; 64], u8) -> u64) {
+    let mut blocks = hay.chunks_exact(64);
+    let mut base = 0;
+    for block in &mut blocks {
+        let mut mask = eq_mask(block.try_into().expect("64-byte block"), byte);
+        while mask != 0 {
+            if !found(base + mask.trailing_zeros() as usize) {
+                return;
+            }
+            mask &= mask - 1;
+        }
+        base += 64;
+    }
+    for (i, _) in blocks.remainder().iter().enumerate().filter(|(_, b)| **b == byte) {
+        if !found(base + i) {
+            return;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use std::arch::x86_64::*;
+
+    /// SSE2 is part of every x86_64 CPU's baseline, so this needs no check.
+    pub(super) fn for_each_byte_sse2(hay: &[u8], byte: u8, found: impl FnMut(usize) -> bool) {
+        super::scan_blocks(hay, byte, found, |block, byte| {
+            // SAFETY: SSE2 is always there on x86_64; each 16-byte load stays inside the block.
+            unsafe {
+                let needle = _mm_set1_epi8(byte as i8);
+                let quarter = |i: usize| {
+                    let bytes = _mm_loadu_si128(block.as_ptr().add(16 * i).cast());
+                    _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, needle)) as u16 as u64
+                };
+                quarter(0) | quarter(1) << 16 | quarter(2) << 32 | quarter(3) << 48
+            }
+        })
+    }
+
+    /// # Safety
+    /// The CPU must support AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn for_each_byte_avx2(hay: &[u8], byte: u8, found: impl FnMut(usize) -> bool) {
+        super::scan_blocks(hay, byte, found, |block, byte| {
+            // SAFETY: the caller checked AVX2; each 32-byte load stays inside the block.
+            unsafe {
+                let needle = _mm256_set1_epi8(byte as i8);
+                let half = |i: usize| {
+                    let bytes = _mm256_loadu_si256(block.as_ptr().add(32 * i).cast());
+                    _mm256_movemask_epi8(_mm256_cmpeq_epi8(bytes, needle)) as u32 as u64
+                };
+                half(0) | half(1) << 32
+            }
+        })
+    }
+}
+
 impl<'a> Separators<'a> {
     /// Sorts by length; validation (empty list, empty member) is the caller's job.
     pub(crate) fn new(seps: &[&'a [u8]]) -> Self {
@@ -50,6 +125,33 @@ impl<'a> Separators<'a> {
         self.all().iter().any(|s| s.is_empty())
     }
 
+    /// The matches that follow one ending at `from`, in order, for as long as each starts
+    /// within `limit` of the previous end (where `readuntil` would stop and raise); pushes each
+    /// end and returns the last one (`from` if none).
+    pub(crate) fn following_ends(&self, buf: &[u8], from: usize, limit: usize, ends: &mut Vec<usize>) -> usize {
+        let mut line_start = from;
+        if let Separators::One([byte]) = self {
+            for_each_byte(&buf[from..], *byte, |i| {
+                let start = from + i;
+                if start - line_start > limit {
+                    return false;
+                }
+                line_start = start + 1;
+                ends.push(line_start);
+                true
+            });
+            return line_start;
+        }
+        while let Some((start, end)) = self.earliest_end(buf, line_start) {
+            if start - line_start > limit {
+                break;
+            }
+            ends.push(end);
+            line_start = end;
+        }
+        line_start
+    }
+
     /// The match whose end comes first, searching from `offset`; a tie goes to the shorter
     /// separator because the list is sorted by length and only a strictly earlier end replaces.
     /// Returns (start, end).
@@ -79,6 +181,37 @@ mod tests {
     fn earliest_end_wins_u10() {
         let s = Separators::new(&[b"DEF", b"BCDE"]);
         assert_eq!(s.earliest_end(b"ABCDEFG", 0), Some((1, 5)));
+    }
+
+    #[test]
+    fn for_each_byte_finds_every_match_in_order_and_stops_when_asked() {
+        // Lengths around the 16-byte blocks, matches at block edges and in the remainder.
+        for len in [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 200] {
+            let hay: Vec<u8> = (0..len).map(|i| if i % 7 == 0 || i % 64 == 63 { b'\n' } else { b'x' }).collect();
+            let expected: Vec<usize> = memchr::memchr_iter(b'\n', &hay).collect();
+            let mut seen = Vec::new();
+            for_each_byte(&hay, b'\n', |i| {
+                seen.push(i);
+                true
+            });
+            assert_eq!(seen, expected, "len {len}");
+            let mut first_two = Vec::new();
+            for_each_byte(&hay, b'\n', |i| {
+                first_two.push(i);
+                first_two.len() < 2
+            });
+            assert_eq!(first_two, expected.iter().copied().take(2).collect::<Vec<_>>(), "len {len}");
+            #[cfg(target_arch = "x86_64")]
+            {
+                // The SSE2 path too, which the dispatcher skips on an AVX2 machine.
+                let mut sse2 = Vec::new();
+                simd::for_each_byte_sse2(&hay, b'\n', |i| {
+                    sse2.push(i);
+                    true
+                });
+                assert_eq!(sse2, expected, "sse2, len {len}");
+            }
+        }
     }
 
     #[test]
