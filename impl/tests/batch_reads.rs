@@ -171,6 +171,7 @@ fn a_batch_takes_every_buffered_line_and_leaves_the_partial_one() {
     let batch = poll_once(r.readline_batch()).unwrap().unwrap();
     let lines: Vec<&[u8]> = batch.iter().collect();
     assert_eq!(lines, vec![&b"one\n"[..], b"two\n", b"three\n"]);
+    assert_eq!((batch.len(), batch.line(2), batch.line(3)), (3, Some(Bytes::from_static(b"three\n")), None));
     assert_eq!(r.buffer(), Bytes::from_static(b"part"));
     r.feed_eof();
     let last = poll_once(r.readline_batch()).unwrap().unwrap();

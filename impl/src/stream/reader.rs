@@ -284,13 +284,13 @@ impl StreamReader {
     /// lock. In asyncio such calls never suspend, so nothing could run between them: the buffer,
     /// flow control and errors end up exactly as after the same run of single calls.
     pub async fn readuntil_batch(&self, separator: &[u8]) -> Result<LineBatch, StreamError> {
-        let mut ends = Vec::new();
-        let data = self.readuntil_inner(&Separators::One(separator), Some(&mut ends)).await?;
-        Ok(LineBatch { data, ends })
+        let mut cuts = Vec::new();
+        let data = self.readuntil_inner(&Separators::One(separator), Some(&mut cuts)).await?;
+        Ok(LineBatch { data, cuts })
     }
 
     /// `readuntil`, or with `batch` the same plus every further chunk already buffered; `batch`
-    /// receives where each chunk ends.
+    /// receives where each chunk but the last ends.
     async fn readuntil_inner(&self, seps: &Separators<'_>, mut batch: Option<&mut Vec<usize>>) -> Result<Bytes, StreamError> {
         if seps.is_empty() {
             return Err(StreamError::ValueError(messages::SEP_TUPLE_EMPTY.into()));
@@ -377,12 +377,9 @@ impl StreamReader {
     /// the reader ends up exactly as after the single calls; an overrun or a partial last line
     /// is left for the next call, as the single calls would meet it.
     pub async fn readline_batch(&self) -> Result<LineBatch, StreamError> {
-        let mut ends = Vec::new();
-        let data = self.readline_inner(Some(&mut ends)).await?;
-        if ends.is_empty() && !data.is_empty() {
-            ends.push(data.len()); // the partial last line at EOF
-        }
-        Ok(LineBatch { data, ends })
+        let mut cuts = Vec::new();
+        let data = self.readline_inner(Some(&mut cuts)).await?;
+        Ok(LineBatch { data, cuts })
     }
 
     async fn readline_inner(&self, batch: Option<&mut Vec<usize>>) -> Result<Bytes, StreamError> {
@@ -440,13 +437,13 @@ impl StreamReader {
 impl State {
     /// Where a batch that starts with the match ending at `first_end` ends: with `batch`, every
     /// following match that `readuntil` would return at once (separator found, start within the
-    /// limit) joins it, and `batch` records each end; without, the batch is that one match.
+    /// limit) joins it, and `batch` records where each line but the last ends; without, the
+    /// batch is that one match.
     fn batch_end(&self, seps: &Separators<'_>, first_end: usize, batch: Option<&mut Vec<usize>>) -> usize {
-        let Some(ends) = batch else { return first_end };
-        // Room for lines of 64 bytes and up, so a batch of short lines does not regrow often.
-        ends.reserve(1 + (self.buf.len() - first_end) / 64);
-        ends.push(first_end);
-        seps.following_ends(&self.buf, first_end, self.limit, ends)
+        match batch {
+            Some(cuts) => seps.following_ends(&self.buf, first_end, self.limit, cuts),
+            None => first_end,
+        }
     }
 
     /// A waiter that is still registered keeps waiting; a woken one learns whether it was woken
@@ -555,27 +552,33 @@ impl Drop for Ticket<'_> {
 }
 
 /// What `readline_batch` / `readuntil_batch` return: the lines one run of single calls would
-/// have returned, kept as one buffer and where each line ends (no copy, one refcount).
+/// have returned, kept as one buffer and where each line but the last ends (no copy, one
+/// refcount, and no allocation for a batch of one line).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LineBatch {
     data: Bytes,
-    ends: Vec<usize>,
+    cuts: Vec<usize>,
 }
 
 impl LineBatch {
     /// How many lines; zero only at EOF (`readline`'s `b""`).
     pub fn len(&self) -> usize {
-        self.ends.len()
+        if self.data.is_empty() {
+            0
+        } else {
+            self.cuts.len() + 1
+        }
     }
 
     /// True at EOF: `readline` would have returned `b""`.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.data.is_empty()
     }
 
     /// Every line, in order, separator included, as slices of the batch.
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        self.ends.iter().scan(0, |start, &end| {
+        let ends = self.cuts.iter().copied().chain((!self.data.is_empty()).then_some(self.data.len()));
+        ends.scan(0, |start, end| {
             let line = &self.data[*start..end];
             *start = end;
             Some(line)
@@ -584,8 +587,11 @@ impl LineBatch {
 
     /// Line `i` as its own `Bytes`, sharing the batch's memory.
     pub fn line(&self, i: usize) -> Option<Bytes> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        if i >= self.len() {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.cuts[i - 1] };
+        let end = self.cuts.get(i).copied().unwrap_or(self.data.len());
         Some(self.data.slice(start..end))
     }
 

@@ -45,7 +45,8 @@ fn scan_blocks(hay: &[u8], byte: u8, mut found: impl FnMut(usize) -> bool, eq_ma
         }
         base += 64;
     }
-    for (i, _) in blocks.remainder().iter().enumerate().filter(|(_, b)| **b == byte) {
+    // The tail is under 64 bytes; memchr beats a byte loop there.
+    for i in memchr::memchr_iter(byte, blocks.remainder()) {
         if !found(base + i) {
             return;
         }
@@ -126,18 +127,26 @@ impl<'a> Separators<'a> {
     }
 
     /// The matches that follow one ending at `from`, in order, for as long as each starts
-    /// within `limit` of the previous end (where `readuntil` would stop and raise); pushes each
-    /// end and returns the last one (`from` if none).
-    pub(crate) fn following_ends(&self, buf: &[u8], from: usize, limit: usize, ends: &mut Vec<usize>) -> usize {
+    /// within `limit` of the previous end (where `readuntil` would stop and raise). Pushes the
+    /// end of every line but the last onto `cuts` and returns the last end (`from` if none
+    /// follow, so a lone match allocates nothing).
+    pub(crate) fn following_ends(&self, buf: &[u8], from: usize, limit: usize, cuts: &mut Vec<usize>) -> usize {
         let mut line_start = from;
+        let mut cut = |line_start: &mut usize, end: usize| {
+            if cuts.capacity() == 0 {
+                // Room for lines of 64 bytes and up, so a batch of short lines seldom regrows.
+                cuts.reserve(1 + (buf.len() - from) / 64);
+            }
+            cuts.push(*line_start);
+            *line_start = end;
+        };
         if let Separators::One([byte]) = self {
             for_each_byte(&buf[from..], *byte, |i| {
                 let start = from + i;
                 if start - line_start > limit {
                     return false;
                 }
-                line_start = start + 1;
-                ends.push(line_start);
+                cut(&mut line_start, start + 1);
                 true
             });
             return line_start;
@@ -146,8 +155,7 @@ impl<'a> Separators<'a> {
             if start - line_start > limit {
                 break;
             }
-            ends.push(end);
-            line_start = end;
+            cut(&mut line_start, end);
         }
         line_start
     }
