@@ -162,6 +162,12 @@ proptest! {
     fn readuntil_batch_is_a_run_of_readuntil_calls(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24) {
         compare(&data, &cuts, limit, Some(b"\r\n"))?;
     }
+
+    #[test]
+    fn readuntil_batch_with_a_self_overlapping_separator(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24) {
+        // "\na\n" overlaps itself: in "\na\na\n" the second match shares the first one's end.
+        compare(&data, &cuts, limit, Some(b"\na\n"))?;
+    }
 }
 
 #[test]

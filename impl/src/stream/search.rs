@@ -140,13 +140,22 @@ impl<'a> Separators<'a> {
             cuts.push(*line_start);
             *line_start = end;
         };
-        if let Separators::One([byte]) = self {
-            for_each_byte(&buf[from..], *byte, |i| {
-                let start = from + i;
+        if let Separators::One(sep) = self {
+            // Scan for the separator's last byte and confirm the rest: for one separator the
+            // first confirmed end is the first match, as `find` would give.
+            let Some(&last) = sep.last() else { return from };
+            for_each_byte(&buf[from..], last, |i| {
+                let end = from + i + 1;
+                let Some(start) = end.checked_sub(sep.len()).filter(|&start| start >= line_start) else {
+                    return true;
+                };
+                if &buf[start..end] != *sep {
+                    return true;
+                }
                 if start - line_start > limit {
                     return false;
                 }
-                cut(&mut line_start, start + 1);
+                cut(&mut line_start, end);
                 true
             });
             return line_start;
