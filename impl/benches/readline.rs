@@ -22,6 +22,7 @@ use std::hint::black_box;
 use std::io;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
+use bytes::Bytes;
 use streamcheck_impl::stream::{LineBatch, StreamReader};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, ReadBuf};
 
@@ -48,12 +49,12 @@ fn cx() -> Context<'static> {
     Context::from_waker(Waker::noop())
 }
 
-/// Feeds `data` in `chunk`-sized pieces and takes every line with `read_one` (readline or
-/// readuntil) until it would wait; returns the number of bytes read back.
-fn ours<'r, F, Fut>(r: &'r StreamReader, data: &[u8], chunk: usize, read_one: F) -> usize
+/// Feeds `data` in `chunk`-sized pieces and polls `read` (a readline/readuntil, single or
+/// batched) after each until it would wait; `len` counts what each result hands back.
+fn drive<'r, F, Fut, T>(r: &'r StreamReader, data: &[u8], chunk: usize, read: F, len: impl Fn(T) -> usize) -> usize
 where
     F: Fn(&'r StreamReader) -> Fut,
-    Fut: Future<Output = Result<bytes::Bytes, streamcheck_impl::stream::StreamError>> + 'r,
+    Fut: Future<Output = Result<T, streamcheck_impl::stream::StreamError>> + 'r,
 {
     let mut cx = cx();
     let mut fut = pin!(None);
@@ -62,11 +63,11 @@ where
         r.feed_data(piece).unwrap();
         loop {
             if fut.is_none() {
-                fut.set(Some(read_one(r)));
+                fut.set(Some(read(r)));
             }
             match fut.as_mut().as_pin_mut().unwrap().poll(&mut cx) {
-                Poll::Ready(line) => {
-                    total += black_box(line.unwrap()).len();
+                Poll::Ready(out) => {
+                    total += len(out.unwrap());
                     fut.set(None);
                 }
                 Poll::Pending => break,
@@ -76,53 +77,33 @@ where
     total
 }
 
-/// Like `ours`, with batch reads: every line of each batch is visited as a slice.
-fn ours_batched<'r, F, Fut>(r: &'r StreamReader, data: &[u8], chunk: usize, read_batch: F) -> usize
-where
-    F: Fn(&'r StreamReader) -> Fut,
-    Fut: Future<Output = Result<LineBatch, streamcheck_impl::stream::StreamError>> + 'r,
-{
-    let mut cx = cx();
-    let mut fut = pin!(None);
-    let mut total = 0;
-    for piece in data.chunks(chunk) {
-        r.feed_data(piece).unwrap();
-        loop {
-            if fut.is_none() {
-                fut.set(Some(read_batch(r)));
-            }
-            match fut.as_mut().as_pin_mut().unwrap().poll(&mut cx) {
-                Poll::Ready(batch) => {
-                    for line in batch.unwrap().iter() {
-                        total += black_box(line).len();
-                    }
-                    fut.set(None);
-                }
-                Poll::Pending => break,
-            }
-        }
-    }
-    total
+fn visit_line(line: Bytes) -> usize {
+    black_box(line).len()
+}
+
+/// Every line of a batch is visited as a slice.
+fn visit_batch(batch: LineBatch) -> usize {
+    batch.iter().map(|line| black_box(line).len()).sum()
 }
 
 fn ours_readline_batch(data: &[u8], chunk: usize, limit: i64) -> usize {
     let r = StreamReader::with_limit(limit).unwrap();
-    ours_batched(&r, data, chunk, |r| r.readline_batch())
+    drive(&r, data, chunk, |r| r.readline_batch(), visit_batch)
 }
 
 fn ours_readuntil_batch(data: &[u8], chunk: usize, sep: &[u8]) -> usize {
     let r = StreamReader::new();
-    ours_batched(&r, data, chunk, move |r| r.readuntil_batch(sep))
+    drive(&r, data, chunk, move |r| r.readuntil_batch(sep), visit_batch)
 }
 
 fn ours_readline(data: &[u8], chunk: usize, limit: i64) -> usize {
     let r = StreamReader::with_limit(limit).unwrap();
-    ours(&r, data, chunk, |r| r.readline())
+    drive(&r, data, chunk, |r| r.readline(), visit_line)
 }
 
 fn ours_readuntil(data: &[u8], chunk: usize, sep: &[u8]) -> usize {
     let r = StreamReader::new();
-    ours(&r, data, chunk, move |r| r.readuntil(sep))
+    drive(&r, data, chunk, move |r| r.readuntil(sep), visit_line)
 }
 
 /// An in-memory AsyncRead that hands out at most `chunk` bytes per read.
