@@ -149,7 +149,8 @@ impl<'a> Separators<'a> {
                 let Some(start) = end.checked_sub(sep.len()).filter(|&start| start >= line_start) else {
                     return true;
                 };
-                if &buf[start..end] != *sep {
+                // A one-byte separator is its last byte: nothing to confirm (and no memcmp call).
+                if sep.len() > 1 && &buf[start..end] != *sep {
                     return true;
                 }
                 if start - line_start > limit {
