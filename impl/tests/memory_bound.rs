@@ -73,7 +73,7 @@ fn open(total: u64) -> (StreamReader, StreamWriter, Arc<Meter>) {
     let meter = Arc::new(Meter::default());
     let source = Source { remaining: total, meter: meter.clone() };
     let (r, w) = open_stream(source, StreamOptions { limit: LIMIT as i64, ..StreamOptions::default() }).unwrap();
-    meter.reader.set(r.clone()).ok().expect("set once");
+    assert!(meter.reader.set(r.clone()).is_ok(), "the meter's reader is set once");
     (r, w, meter)
 }
 

@@ -131,42 +131,32 @@ impl<'a> Separators<'a> {
     /// end of every line but the last onto `cuts` and returns the last end (`from` if none
     /// follow, so a lone match allocates nothing).
     pub(crate) fn following_ends(&self, buf: &[u8], from: usize, limit: usize, cuts: &mut Vec<usize>) -> usize {
+        // Batches take one separator only (`readuntil_batch`); a tuple gets a batch of one match.
+        let Separators::One(sep) = self else { return from };
+        let Some(&last) = sep.last() else { return from };
         let mut line_start = from;
-        let mut cut = |line_start: &mut usize, end: usize| {
+        // Scan for the separator's last byte and confirm the rest: for one separator the first
+        // confirmed end is the first match, as `find` would give.
+        for_each_byte(&buf[from..], last, |i| {
+            let end = from + i + 1;
+            let Some(start) = end.checked_sub(sep.len()).filter(|&start| start >= line_start) else {
+                return true;
+            };
+            // A one-byte separator is its last byte: nothing to confirm (and no memcmp call).
+            if sep.len() > 1 && &buf[start..end] != *sep {
+                return true;
+            }
+            if start - line_start > limit {
+                return false;
+            }
             if cuts.capacity() == 0 {
                 // Room for lines of 64 bytes and up, so a batch of short lines seldom regrows.
                 cuts.reserve(1 + (buf.len() - from) / 64);
             }
-            cuts.push(*line_start);
-            *line_start = end;
-        };
-        if let Separators::One(sep) = self {
-            // Scan for the separator's last byte and confirm the rest: for one separator the
-            // first confirmed end is the first match, as `find` would give.
-            let Some(&last) = sep.last() else { return from };
-            for_each_byte(&buf[from..], last, |i| {
-                let end = from + i + 1;
-                let Some(start) = end.checked_sub(sep.len()).filter(|&start| start >= line_start) else {
-                    return true;
-                };
-                // A one-byte separator is its last byte: nothing to confirm (and no memcmp call).
-                if sep.len() > 1 && &buf[start..end] != *sep {
-                    return true;
-                }
-                if start - line_start > limit {
-                    return false;
-                }
-                cut(&mut line_start, end);
-                true
-            });
-            return line_start;
-        }
-        while let Some((start, end)) = self.earliest_end(buf, line_start) {
-            if start - line_start > limit {
-                break;
-            }
-            cut(&mut line_start, end);
-        }
+            cuts.push(line_start);
+            line_start = end;
+            true
+        });
         line_start
     }
 
@@ -203,7 +193,7 @@ mod tests {
 
     #[test]
     fn for_each_byte_finds_every_match_in_order_and_stops_when_asked() {
-        // Lengths around the 16-byte blocks, matches at block edges and in the remainder.
+        // Lengths around the 64-byte blocks, matches at block edges and in the remainder.
         for len in [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 200] {
             let hay: Vec<u8> = (0..len).map(|i| if i % 7 == 0 || i % 64 == 63 { b'\n' } else { b'x' }).collect();
             let expected: Vec<usize> = memchr::memchr_iter(b'\n', &hay).collect();
