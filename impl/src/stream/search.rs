@@ -17,38 +17,88 @@ fn find(hay: &[u8], sep: &[u8]) -> Option<usize> {
 /// Calls `found(i)` for every index of `byte` in `hay`, in order, until it returns false.
 /// One pass, 64 bytes at a time, so many close matches (short lines) cost a bit each rather
 /// than a fresh search each, which is what a per-match memchr pays.
-fn for_each_byte(hay: &[u8], byte: u8, found: impl FnMut(usize) -> bool) {
+fn for_each_byte(hay: &[u8], byte: u8, mut found: impl FnMut(usize) -> bool) {
+    for_each_mask(hay, byte, |base, mut mask| {
+        while mask != 0 {
+            if !found(base + mask.trailing_zeros() as usize) {
+                return false;
+            }
+            mask &= mask - 1;
+        }
+        true
+    })
+}
+
+/// Where a run of lines ends in `buf[from..]`, a line being everything up to and including
+/// `byte`: each line start goes onto `cuts`, and the run stops before a line whose body is
+/// longer than `limit` (where `readuntil` would raise). Returns the end of the last line taken.
+/// `for_each_byte` with the bookkeeping in registers: captured by a closure, the line start
+/// and the vector's length would go through memory for every line.
+fn cut_lines(buf: &[u8], from: usize, byte: u8, limit: usize, cuts: &mut Vec<usize>) -> usize {
+    let mut line_start = from;
+    let next_start = &mut line_start;
+    // `move`: `from` and `limit` travel as values, not as pointers loaded for every line.
+    for_each_mask(&buf[from..], byte, move |base, mut mask| {
+        // A block holds at most 64 line ends.
+        if cuts.capacity() - cuts.len() < 64 {
+            cuts.reserve(64);
+        }
+        let spare = cuts.spare_capacity_mut();
+        let (mut start_here, mut taken, mut go_on) = (*next_start, 0, true);
+        while mask != 0 {
+            let at = from + base + mask.trailing_zeros() as usize;
+            if at - start_here > limit {
+                go_on = false;
+                break;
+            }
+            spare[taken].write(start_here);
+            taken += 1;
+            start_here = at + 1;
+            mask &= mask - 1;
+        }
+        // SAFETY: the first `taken` spare slots were written just above.
+        unsafe { cuts.set_len(cuts.len() + taken) };
+        *next_start = start_here;
+        go_on
+    });
+    line_start
+}
+
+/// Calls `block(base, mask)` for each 64-byte block of `hay` (the last may be shorter) that
+/// holds `byte`, bit i of `mask` set when `hay[base + i] == byte`, until it returns false.
+fn for_each_mask(hay: &[u8], byte: u8, block: impl FnMut(usize, u64) -> bool) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has just been checked for AVX2.
-            return unsafe { simd::for_each_byte_avx2(hay, byte, found) };
+            return unsafe { simd::for_each_mask_avx2(hay, byte, block) };
         }
-        simd::for_each_byte_sse2(hay, byte, found)
+        simd::for_each_mask_sse2(hay, byte, block)
     }
     #[cfg(not(target_arch = "x86_64"))]
-    scan_blocks(hay, byte, found, |block, byte| block.iter().enumerate().fold(0, |mask, (i, &b)| mask | ((b == byte) as u64) << i))
+    mask_blocks(hay, byte, block, |block, byte| block.iter().enumerate().fold(0, |mask, (i, &b)| mask | ((b == byte) as u64) << i))
 }
 
 /// The block loop, shared by every instruction set; `eq_mask` sets bit i when `block[i] == byte`.
 #[inline(always)]
-fn scan_blocks(hay: &[u8], byte: u8, mut found: impl FnMut(usize) -> bool, eq_mask: impl Fn(&[u8; 64], u8) -> u64) {
+fn mask_blocks(hay: &[u8], byte: u8, mut block: impl FnMut(usize, u64) -> bool, eq_mask: impl Fn(&[u8; 64], u8) -> u64) {
     let mut blocks = hay.chunks_exact(64);
     let mut base = 0;
-    for block in &mut blocks {
-        let mut mask = eq_mask(block.try_into().expect("64-byte block"), byte);
-        while mask != 0 {
-            if !found(base + mask.trailing_zeros() as usize) {
-                return;
-            }
-            mask &= mask - 1;
+    for full in &mut blocks {
+        let mask = eq_mask(full.try_into().expect("64-byte block"), byte);
+        if mask != 0 && !block(base, mask) {
+            return;
         }
         base += 64;
     }
-    // The tail is under 64 bytes; memchr beats a byte loop there.
-    for i in memchr::memchr_iter(byte, blocks.remainder()) {
-        if !found(base + i) {
-            return;
+    // The tail, padded to a block; the padding's bits are cleared (it could equal `byte`).
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        let mut padded = [0u8; 64];
+        padded[..tail.len()].copy_from_slice(tail);
+        let mask = eq_mask(&padded, byte) & (u64::MAX >> (64 - tail.len()));
+        if mask != 0 {
+            block(base, mask);
         }
     }
 }
@@ -58,8 +108,8 @@ mod simd {
     use std::arch::x86_64::*;
 
     /// SSE2 is part of every x86_64 CPU's baseline, so this needs no check.
-    pub(super) fn for_each_byte_sse2(hay: &[u8], byte: u8, found: impl FnMut(usize) -> bool) {
-        super::scan_blocks(hay, byte, found, |block, byte| {
+    pub(super) fn for_each_mask_sse2(hay: &[u8], byte: u8, block: impl FnMut(usize, u64) -> bool) {
+        super::mask_blocks(hay, byte, block, |block, byte| {
             // SAFETY: SSE2 is always there on x86_64; each 16-byte load stays inside the block.
             unsafe {
                 let needle = _mm_set1_epi8(byte as i8);
@@ -75,8 +125,8 @@ mod simd {
     /// # Safety
     /// The CPU must support AVX2.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn for_each_byte_avx2(hay: &[u8], byte: u8, found: impl FnMut(usize) -> bool) {
-        super::scan_blocks(hay, byte, found, |block, byte| {
+    pub(super) unsafe fn for_each_mask_avx2(hay: &[u8], byte: u8, block: impl FnMut(usize, u64) -> bool) {
+        super::mask_blocks(hay, byte, block, |block, byte| {
             // SAFETY: the caller checked AVX2; each 32-byte load stays inside the block.
             unsafe {
                 let needle = _mm256_set1_epi8(byte as i8);
@@ -134,24 +184,27 @@ impl<'a> Separators<'a> {
         // Batches take one separator only (`readuntil_batch`); a tuple gets a batch of one match.
         let Separators::One(sep) = self else { return from };
         let Some(&last) = sep.last() else { return from };
-        let mut line_start = from;
+        if cuts.capacity() == 0 && from < buf.len() {
+            // Room for lines of 64 bytes and up, so a batch of short lines seldom regrows.
+            cuts.reserve(1 + (buf.len() - from) / 64);
+        }
+        if let [byte] = sep {
+            // A one-byte separator is its last byte: nothing to confirm.
+            return cut_lines(buf, from, *byte, limit, cuts);
+        }
         // Scan for the separator's last byte and confirm the rest: for one separator the first
         // confirmed end is the first match, as `find` would give.
+        let mut line_start = from;
         for_each_byte(&buf[from..], last, |i| {
             let end = from + i + 1;
             let Some(start) = end.checked_sub(sep.len()).filter(|&start| start >= line_start) else {
                 return true;
             };
-            // A one-byte separator is its last byte: nothing to confirm (and no memcmp call).
-            if sep.len() > 1 && &buf[start..end] != *sep {
+            if &buf[start..end] != *sep {
                 return true;
             }
             if start - line_start > limit {
                 return false;
-            }
-            if cuts.capacity() == 0 {
-                // Room for lines of 64 bytes and up, so a batch of short lines seldom regrows.
-                cuts.reserve(1 + (buf.len() - from) / 64);
             }
             cuts.push(line_start);
             line_start = end;
@@ -213,8 +266,11 @@ mod tests {
             {
                 // The SSE2 path too, which the dispatcher skips on an AVX2 machine.
                 let mut sse2 = Vec::new();
-                simd::for_each_byte_sse2(&hay, b'\n', |i| {
-                    sse2.push(i);
+                simd::for_each_mask_sse2(&hay, b'\n', |base, mut mask| {
+                    while mask != 0 {
+                        sse2.push(base + mask.trailing_zeros() as usize);
+                        mask &= mask - 1;
+                    }
                     true
                 });
                 assert_eq!(sse2, expected, "sse2, len {len}");
