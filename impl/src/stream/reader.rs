@@ -368,6 +368,10 @@ impl StreamReader {
     /// discards (the whole line if its newline is there, else the whole buffer) and raises
     /// `ValueError` with the overrun's message.
     pub async fn readline(&self) -> Result<Bytes, StreamError> {
+        // Tried before the full future is built: a line already buffered needs none of it.
+        if let Some(line) = self.take_buffered_match(&Separators::One(b"\n"), None) {
+            return Ok(line);
+        }
         self.readline_inner(None).await
     }
 
