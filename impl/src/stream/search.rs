@@ -1,5 +1,5 @@
-//! Separator search for `readuntil`: memchr for one byte, memmem otherwise. Borrowed, so a
-//! call allocates nothing.
+//! Separator search for `readuntil`: memchr for one byte, memmem otherwise, per call; one SIMD
+//! pass (a mask per 64-byte block) for batches. Borrowed, so a single call allocates nothing.
 
 /// The separators of one `readuntil` call, sorted by length (a stable sort, as CPython does).
 pub(crate) enum Separators<'a> {
@@ -275,6 +275,47 @@ mod tests {
                 });
                 assert_eq!(sse2, expected, "sse2, len {len}");
             }
+        }
+    }
+
+    /// The plain version of `cut_lines`: line by line with memchr.
+    fn cut_lines_naive(buf: &[u8], from: usize, byte: u8, limit: usize) -> (Vec<usize>, usize) {
+        let (mut cuts, mut start) = (Vec::new(), from);
+        while let Some(i) = memchr::memchr(byte, &buf[start..]) {
+            if i > limit {
+                break;
+            }
+            cuts.push(start);
+            start += i + 1;
+        }
+        (cuts, start)
+    }
+
+    #[test]
+    fn a_zero_byte_separator_does_not_match_the_tail_padding() {
+        for len in [1, 5, 63, 64, 65, 100] {
+            let hay = vec![b'x'; len];
+            let mut seen = Vec::new();
+            for_each_byte(&hay, 0, |i| {
+                seen.push(i);
+                true
+            });
+            assert!(seen.is_empty(), "len {len}: {seen:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cut_lines_agrees_with_a_memchr_loop(
+            buf in proptest::collection::vec(proptest::sample::select(b"\n\0ab".to_vec()), 0..300),
+            from in 0usize..300,
+            byte in proptest::sample::select(b"\n\0".to_vec()),
+            limit in 0usize..80,
+        ) {
+            let from = from.min(buf.len());
+            let mut cuts = Vec::new();
+            let end = cut_lines(&buf, from, byte, limit, &mut cuts);
+            proptest::prop_assert_eq!((cuts, end), cut_lines_naive(&buf, from, byte, limit));
         }
     }
 
