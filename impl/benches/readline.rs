@@ -5,6 +5,11 @@
 //! and 65536 bytes. The 1-byte case uses a 1 MiB input instead (64 MiB one byte at a time would
 //! take seconds per iteration); its throughput is still bytes/s, so it compares directly.
 //!
+//! `owned_bytes_per_line` is a second bound: the least any readline can cost that hands each line
+//! out as its own `Bytes`, as ours must (asyncio returns a new `bytes` per call). One owner, no
+//! lock, no future: append the chunk, then memchr and `split_to(..).freeze()` per line. It shows
+//! what the reference-counted line alone costs, next to `read_until`, which lends its line.
+//!
 //! `ours_readline_batch` / `ours_readuntil_batch` take every buffered line under one lock
 //! (`readline_batch`, exactly a run of readline calls that would not wait) and visit each line.
 //!
@@ -22,7 +27,7 @@ use std::hint::black_box;
 use std::io;
 use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use streamcheck_impl::stream::{LineBatch, StreamReader};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader, ReadBuf};
 
@@ -152,6 +157,19 @@ fn memchr_per_line(data: &[u8]) -> usize {
     total
 }
 
+/// The bound for a readline that returns each line as its own `Bytes`: no lock, no waiting.
+fn owned_bytes_per_line(data: &[u8], chunk: usize) -> usize {
+    let mut buf = BytesMut::new();
+    let mut total = 0;
+    for piece in data.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        while let Some(i) = memchr::memchr(b'\n', &buf) {
+            total += visit_line(buf.split_to(i + 1).freeze());
+        }
+    }
+    total + buf.len()
+}
+
 fn lines(c: &mut Criterion) {
     let big_lf = make_lines(BIG, b"\n");
     let big_crlf = make_lines(BIG, b"\r\n");
@@ -166,6 +184,7 @@ fn lines(c: &mut Criterion) {
         assert_eq!(ours_readuntil_batch(crlf, chunk.max(4096), b"\r\n"), crlf.len());
         assert_eq!(tokio_read_until(lf, chunk.max(4096)), lf.len());
         assert_eq!(memchr_per_line(lf), lf.len());
+        assert_eq!(owned_bytes_per_line(lf, chunk.max(4096)), lf.len());
 
         let mut g = c.benchmark_group(format!("lines/chunk={chunk}"));
         g.sample_size(10);
@@ -174,6 +193,7 @@ fn lines(c: &mut Criterion) {
         g.bench_function("ours_readline_batch", |b| b.iter(|| ours_readline_batch(lf, chunk, 1 << 16)));
         g.bench_function("tokio_read_until", |b| b.iter(|| tokio_read_until(lf, chunk)));
         g.bench_function("memchr_per_line", |b| b.iter(|| memchr_per_line(lf)));
+        g.bench_function("owned_bytes_per_line", |b| b.iter(|| owned_bytes_per_line(lf, chunk)));
         g.throughput(Throughput::Bytes(crlf.len() as u64));
         g.bench_function("ours_readuntil_crlf", |b| b.iter(|| ours_readuntil(crlf, chunk, b"\r\n")));
         g.bench_function("ours_readuntil_batch_crlf", |b| b.iter(|| ours_readuntil_batch(crlf, chunk, b"\r\n")));

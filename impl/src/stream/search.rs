@@ -292,6 +292,31 @@ mod tests {
     }
 
     #[test]
+    fn cut_lines_stops_exactly_at_the_limit_for_two_lines_in_one_block() {
+        // Two line ends in one block, each line a byte under, at or over the limit, at several
+        // places in the block.
+        for lead in [0, 17, 40, 63] {
+            for first in 0..70 {
+                for second in 0..70 {
+                    let mut buf = vec![b'x'; lead];
+                    buf.push(b'\n');
+                    buf.extend(std::iter::repeat_n(b'x', first));
+                    buf.push(b'\n');
+                    buf.extend(std::iter::repeat_n(b'x', second));
+                    buf.push(b'\n');
+                    buf.extend(std::iter::repeat_n(b'x', 30));
+                    let from = lead + 1;
+                    for limit in [first, second].into_iter().flat_map(|n| [n.saturating_sub(1), n, n + 1]) {
+                        let mut cuts = Vec::new();
+                        let end = cut_lines(&buf, from, b'\n', limit, &mut cuts);
+                        assert_eq!((cuts, end), cut_lines_naive(&buf, from, b'\n', limit), "lead {lead}, lines {first} and {second}, limit {limit}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
     fn a_zero_byte_separator_does_not_match_the_tail_padding() {
         for len in [1, 5, 63, 64, 65, 100] {
             let hay = vec![b'x'; len];
@@ -307,10 +332,15 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn cut_lines_agrees_with_a_memchr_loop(
-            buf in proptest::collection::vec(proptest::sample::select(b"\n\0ab".to_vec()), 0..300),
-            from in 0usize..300,
+            // Dense separators (many per block) and sparse ones (zero to two per block, as with
+            // real lines), over several blocks.
+            buf in proptest::prop_oneof![
+                proptest::collection::vec(proptest::sample::select(b"\n\0ab".to_vec()), 0..300),
+                proptest::collection::vec(proptest::sample::select(b"\n\0abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789".to_vec()), 0..700),
+            ],
+            from in 0usize..700,
             byte in proptest::sample::select(b"\n\0".to_vec()),
-            limit in 0usize..80,
+            limit in 0usize..200,
         ) {
             let from = from.min(buf.len());
             let mut cuts = Vec::new();
