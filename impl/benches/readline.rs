@@ -13,6 +13,11 @@
 //! `ours_readline_batch` / `ours_readuntil_batch` take every buffered line under one lock
 //! (`readline_batch`, exactly a run of readline calls that would not wait) and visit each line.
 //!
+//! The `_owned` contenders feed with `feed_bytes`, handing over each chunk as a slice of the
+//! input, as the transport hands over what it read; lines are then cut out of the chunk without
+//! a copy, as the memchr loop reads the input in place. The others feed with `feed_data`, which
+//! copies, as asyncio's `bytearray.extend` does.
+//!
 //! Our reader is driven the way a transport drives it: `feed_data(chunk)`, then poll the pending
 //! `readline()` future with a no-op waker until it would block. The pending future is kept
 //! across feeds (like a waiting coroutine), so its scan offset survives and a long line costs
@@ -36,7 +41,7 @@ const SMALL: usize = 1 << 20;
 const CHUNKS: [usize; 4] = [1, 64, 4096, 65536];
 
 /// ~100-byte lines ending in `eol`, about `size` bytes in total (whole lines only).
-fn make_lines(size: usize, eol: &[u8]) -> Vec<u8> {
+fn make_lines(size: usize, eol: &[u8]) -> Bytes {
     let mut out = Vec::with_capacity(size + 128);
     let mut x: u32 = 0x9E37_79B9;
     while out.len() < size {
@@ -47,16 +52,24 @@ fn make_lines(size: usize, eol: &[u8]) -> Vec<u8> {
         out.extend((0..len).map(|i| b'a' + ((i as u32 + x) % 26) as u8));
         out.extend_from_slice(eol);
     }
-    out
+    out.into()
 }
 
 fn cx() -> Context<'static> {
     Context::from_waker(Waker::noop())
 }
 
+/// How the reader gets each chunk: `feed_data` copies it in; `feed_bytes` hands over a slice
+/// of the input (as a transport hands over what it read), so lines inside it are not copied.
+#[derive(Clone, Copy)]
+enum Feed {
+    Copied,
+    Owned,
+}
+
 /// Feeds `data` in `chunk`-sized pieces and polls `read` (a readline/readuntil, single or
 /// batched) after each until it would wait; `len` counts what each result hands back.
-fn drive<'r, F, Fut, T>(r: &'r StreamReader, data: &[u8], chunk: usize, read: F, len: impl Fn(T) -> usize) -> usize
+fn drive<'r, F, Fut, T>(r: &'r StreamReader, data: &Bytes, chunk: usize, feed: Feed, read: F, len: impl Fn(T) -> usize) -> usize
 where
     F: Fn(&'r StreamReader) -> Fut,
     Fut: Future<Output = Result<T, streamcheck_impl::stream::StreamError>> + 'r,
@@ -64,8 +77,12 @@ where
     let mut cx = cx();
     let mut fut = pin!(None);
     let mut total = 0;
-    for piece in data.chunks(chunk) {
-        r.feed_data(piece).unwrap();
+    for start in (0..data.len()).step_by(chunk) {
+        let piece = start..(start + chunk).min(data.len());
+        match feed {
+            Feed::Copied => r.feed_data(&data[piece]).unwrap(),
+            Feed::Owned => r.feed_bytes(data.slice(piece)).unwrap(),
+        }
         loop {
             if fut.is_none() {
                 fut.set(Some(read(r)));
@@ -91,24 +108,24 @@ fn visit_batch(batch: LineBatch) -> usize {
     batch.iter().map(|line| black_box(line).len()).sum()
 }
 
-fn ours_readline_batch(data: &[u8], chunk: usize, limit: i64) -> usize {
-    let r = StreamReader::with_limit(limit).unwrap();
-    drive(&r, data, chunk, |r| r.readline_batch(), visit_batch)
-}
-
-fn ours_readuntil_batch(data: &[u8], chunk: usize, sep: &[u8]) -> usize {
+fn ours_readline_batch(data: &Bytes, chunk: usize, feed: Feed) -> usize {
     let r = StreamReader::new();
-    drive(&r, data, chunk, move |r| r.readuntil_batch(sep), visit_batch)
+    drive(&r, data, chunk, feed, |r| r.readline_batch(), visit_batch)
 }
 
-fn ours_readline(data: &[u8], chunk: usize, limit: i64) -> usize {
-    let r = StreamReader::with_limit(limit).unwrap();
-    drive(&r, data, chunk, |r| r.readline(), visit_line)
-}
-
-fn ours_readuntil(data: &[u8], chunk: usize, sep: &[u8]) -> usize {
+fn ours_readuntil_batch(data: &Bytes, chunk: usize, sep: &[u8]) -> usize {
     let r = StreamReader::new();
-    drive(&r, data, chunk, move |r| r.readuntil(sep), visit_line)
+    drive(&r, data, chunk, Feed::Copied, move |r| r.readuntil_batch(sep), visit_batch)
+}
+
+fn ours_readline(data: &Bytes, chunk: usize, limit: i64, feed: Feed) -> usize {
+    let r = StreamReader::with_limit(limit).unwrap();
+    drive(&r, data, chunk, feed, |r| r.readline(), visit_line)
+}
+
+fn ours_readuntil(data: &Bytes, chunk: usize, sep: &[u8]) -> usize {
+    let r = StreamReader::new();
+    drive(&r, data, chunk, Feed::Copied, move |r| r.readuntil(sep), visit_line)
 }
 
 /// An in-memory AsyncRead that hands out at most `chunk` bytes per read.
@@ -178,9 +195,11 @@ fn lines(c: &mut Criterion) {
     for &chunk in &CHUNKS {
         let (lf, crlf) = if chunk == 1 { (&small_lf, &small_crlf) } else { (&big_lf, &big_crlf) };
         // Sanity: every implementation reads back every byte.
-        assert_eq!(ours_readline(lf, chunk.max(4096), 1 << 16), lf.len());
+        for feed in [Feed::Copied, Feed::Owned] {
+            assert_eq!(ours_readline(lf, chunk.max(4096), 1 << 16, feed), lf.len());
+            assert_eq!(ours_readline_batch(lf, chunk.max(4096), feed), lf.len());
+        }
         assert_eq!(ours_readuntil(crlf, chunk.max(4096), b"\r\n"), crlf.len());
-        assert_eq!(ours_readline_batch(lf, chunk.max(4096), 1 << 16), lf.len());
         assert_eq!(ours_readuntil_batch(crlf, chunk.max(4096), b"\r\n"), crlf.len());
         assert_eq!(tokio_read_until(lf, chunk.max(4096)), lf.len());
         assert_eq!(memchr_per_line(lf), lf.len());
@@ -189,8 +208,10 @@ fn lines(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("lines/chunk={chunk}"));
         g.sample_size(10);
         g.throughput(Throughput::Bytes(lf.len() as u64));
-        g.bench_function("ours_readline", |b| b.iter(|| ours_readline(lf, chunk, 1 << 16)));
-        g.bench_function("ours_readline_batch", |b| b.iter(|| ours_readline_batch(lf, chunk, 1 << 16)));
+        g.bench_function("ours_readline", |b| b.iter(|| ours_readline(lf, chunk, 1 << 16, Feed::Copied)));
+        g.bench_function("ours_readline_batch", |b| b.iter(|| ours_readline_batch(lf, chunk, Feed::Copied)));
+        g.bench_function("ours_readline_owned", |b| b.iter(|| ours_readline(lf, chunk, 1 << 16, Feed::Owned)));
+        g.bench_function("ours_readline_batch_owned", |b| b.iter(|| ours_readline_batch(lf, chunk, Feed::Owned)));
         g.bench_function("tokio_read_until", |b| b.iter(|| tokio_read_until(lf, chunk)));
         g.bench_function("memchr_per_line", |b| b.iter(|| memchr_per_line(lf)));
         g.bench_function("owned_bytes_per_line", |b| b.iter(|| owned_bytes_per_line(lf, chunk)));
@@ -207,10 +228,15 @@ fn one_long_line(c: &mut Criterion) {
     for size in [256 << 10, 1 << 20] {
         let mut line = vec![b'x'; size - 1];
         line.push(b'\n');
-        assert_eq!(ours_readline(&line, 1, 2 << 20), size);
+        let line = Bytes::from(line);
+        assert_eq!(ours_readline(&line, 1, 2 << 20, Feed::Copied), size);
+        assert_eq!(ours_readline(&line, 1, 2 << 20, Feed::Owned), size);
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::new("ours_readline", size), &line, |b, line| {
-            b.iter(|| ours_readline(line, 1, 2 << 20))
+            b.iter(|| ours_readline(line, 1, 2 << 20, Feed::Copied))
+        });
+        g.bench_with_input(BenchmarkId::new("ours_readline_owned", size), &line, |b, line| {
+            b.iter(|| ours_readline(line, 1, 2 << 20, Feed::Owned))
         });
         g.bench_with_input(BenchmarkId::new("tokio_read_until", size), &line, |b, line| {
             b.iter(|| tokio_read_until(line, 1))

@@ -106,8 +106,19 @@ fn reader(limit: i64) -> (StreamReader, Arc<CountingTransport>) {
     (r, t)
 }
 
-/// Runs both readers over the same feeds; returns how many multi-call batches happened.
-fn compare(data: &[u8], cuts: &[usize], limit: i64, sep: Option<&[u8]>) -> Result<usize, TestCaseError> {
+/// How a reader is fed: `feed_data` (copied), or `feed_bytes` (kept as chunks, lines cut out of
+/// them, only a line across chunks copied).
+fn feed(r: &StreamReader, piece: &[u8], owned: bool) {
+    if owned {
+        r.feed_bytes(Bytes::copy_from_slice(piece)).unwrap();
+    } else {
+        r.feed_data(piece).unwrap();
+    }
+}
+
+/// Runs both readers over the same feeds, each fed copied or owned as `owned` says; returns
+/// how many multi-call batches happened.
+fn compare(data: &[u8], cuts: &[usize], limit: i64, sep: Option<&[u8]>, owned: (bool, bool)) -> Result<usize, TestCaseError> {
     let (single, single_t) = reader(limit);
     let (batched, batched_t) = reader(limit);
     let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -119,8 +130,8 @@ fn compare(data: &[u8], cuts: &[usize], limit: i64, sep: Option<&[u8]>) -> Resul
     let mut step = |piece: Option<&[u8]>| -> Result<(), TestCaseError> {
         match piece {
             Some(p) => {
-                single.feed_data(p).unwrap();
-                batched.feed_data(p).unwrap();
+                feed(&single, p, owned.0);
+                feed(&batched, p, owned.1);
             }
             None => {
                 single.feed_eof();
@@ -154,19 +165,19 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn readline_batch_is_a_run_of_readline_calls(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24) {
-        compare(&data, &cuts, limit, None)?;
+    fn readline_batch_is_a_run_of_readline_calls(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24, owned in any::<(bool, bool)>()) {
+        compare(&data, &cuts, limit, None, owned)?;
     }
 
     #[test]
-    fn readuntil_batch_is_a_run_of_readuntil_calls(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24) {
-        compare(&data, &cuts, limit, Some(b"\r\n"))?;
+    fn readuntil_batch_is_a_run_of_readuntil_calls(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24, owned in any::<(bool, bool)>()) {
+        compare(&data, &cuts, limit, Some(b"\r\n"), owned)?;
     }
 
     #[test]
-    fn readuntil_batch_with_a_self_overlapping_separator(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24) {
+    fn readuntil_batch_with_a_self_overlapping_separator(data in text(), cuts in proptest::collection::vec(any::<usize>(), 0..6), limit in 1i64..24, owned in any::<(bool, bool)>()) {
         // "\na\n" overlaps itself: in "\na\na\n" the second match shares the first one's end.
-        compare(&data, &cuts, limit, Some(b"\na\n"))?;
+        compare(&data, &cuts, limit, Some(b"\na\n"), owned)?;
     }
 }
 
@@ -201,8 +212,26 @@ fn a_batch_stops_before_a_line_over_the_limit() {
 fn the_property_exercises_multi_line_batches() {
     // Guards the property above from passing vacuously with one line per batch.
     let data = b"a\nb\nc\nd\n".repeat(4);
-    assert!(compare(&data, &[], 64, None).unwrap() >= 1);
+    assert!(compare(&data, &[], 64, None, (false, false)).unwrap() >= 1);
+    assert!(compare(&data, &[5, 9], 64, None, (false, true)).unwrap() >= 1);
     let (r, _) = reader(64);
     r.feed_data(&data).unwrap();
     assert_eq!(poll_once(r.readline_batch()).unwrap().unwrap().len(), 16);
+}
+
+#[test]
+fn lines_inside_a_chunk_fed_as_bytes_share_its_memory() {
+    let (r, _) = reader(64);
+    let chunk = Bytes::from_static(b"x\nab\ncd\nef");
+    r.feed_bytes(Bytes::from_static(b"w")).unwrap();
+    r.feed_bytes(chunk.clone()).unwrap();
+    // The first line spans both chunks, so it is copied and comes alone.
+    let first = poll_once(r.readline_batch()).unwrap().unwrap();
+    assert_eq!(first.as_bytes(), &Bytes::from_static(b"wx\n"));
+    let rest = poll_once(r.readline_batch()).unwrap().unwrap();
+    assert_eq!(rest.iter().collect::<Vec<_>>(), vec![&b"ab\n"[..], b"cd\n"]);
+    assert_eq!(rest.as_bytes().as_ptr(), chunk[2..].as_ptr(), "the batch should be a slice of the chunk");
+    assert!(poll_once(r.readline()).is_none(), "the partial line waits");
+    r.feed_eof();
+    assert_eq!(poll_once(r.readline()).unwrap().unwrap(), Bytes::from_static(b"ef"));
 }

@@ -25,6 +25,7 @@
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use bytes::Bytes;
 use serde_json::{json, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -74,6 +75,8 @@ impl Exc {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Op {
     Feed(Vec<u8>),
+    /// `feed_bytes`: the chunk handed over without a copy; CPython sees `feed_data`.
+    FeedBytes(Vec<u8>),
     FeedEof,
     SetException(Exc),
     Read(isize),
@@ -102,7 +105,7 @@ impl Op {
 
     fn to_json(&self) -> Value {
         match self {
-            Op::Feed(d) => json!({"op": "feed", "data": b64(d)}),
+            Op::Feed(d) | Op::FeedBytes(d) => json!({"op": "feed", "data": b64(d)}),
             Op::FeedEof => json!({"op": "feed_eof"}),
             Op::SetException(e) => {
                 json!({"op": "set_exception", "type": e.python_class(), "message": e.message()})
@@ -124,6 +127,7 @@ impl Op {
     fn python(&self, i: usize) -> String {
         match self {
             Op::Feed(d) => format!("r.feed_data({})", py_bytes(d)),
+            Op::FeedBytes(d) => format!("r.feed_data({})  # Rust: feed_bytes", py_bytes(d)),
             Op::FeedEof => "r.feed_eof()".into(),
             Op::SetException(e) => {
                 format!("r.set_exception({}({:?}))", e.python_class(), e.message())
@@ -242,7 +246,8 @@ fn tuple_strategy() -> impl Strategy<Value = Vec<Vec<u8>>> {
 
 fn op_strategy() -> impl Strategy<Value = Op> {
     prop_oneof![
-        14 => data_strategy().prop_map(Op::Feed),
+        7 => data_strategy().prop_map(Op::Feed),
+        7 => data_strategy().prop_map(Op::FeedBytes),
         1 => Just(Op::FeedEof),
         1 => prop_oneof![Just(Exc::ConnectionReset), Just(Exc::BrokenPipe)].prop_map(Op::SetException),
         4 => (-1isize..=10).prop_map(Op::Read),
@@ -411,10 +416,16 @@ fn run_ours(case: &Case) -> Value {
     for (i, step) in case.ops.iter().enumerate() {
         let mut completed: Vec<(usize, Value)> = Vec::new();
         match &step.op {
-            Op::Feed(d) => events.push(match reader.feed_data(d) {
-                Ok(()) => json!([i, {"ok": null}]),
-                Err(e) => json!([i, {"error": error_json(&e)}]),
-            }),
+            Op::Feed(d) | Op::FeedBytes(d) => {
+                let fed = match &step.op {
+                    Op::FeedBytes(_) => reader.feed_bytes(Bytes::copy_from_slice(d)),
+                    _ => reader.feed_data(d),
+                };
+                events.push(match fed {
+                    Ok(()) => json!([i, {"ok": null}]),
+                    Err(e) => json!([i, {"error": error_json(&e)}]),
+                })
+            }
             Op::FeedEof => {
                 reader.feed_eof();
                 events.push(json!([i, {"ok": null}]));

@@ -9,6 +9,7 @@
 //! R06): the choice is exactness, and it is documented in the README. Every other cancelled
 //! read leaves the buffer as it was (L08).
 
+use super::buffer::Buffer;
 use super::error::{messages, StreamError};
 use super::search::Separators;
 use bytes::{Bytes, BytesMut};
@@ -34,7 +35,7 @@ pub trait ReadControl: Send + Sync {
 static NEXT_TICKET: AtomicU64 = AtomicU64::new(1);
 
 struct State {
-    buf: BytesMut,
+    buf: Buffer,
     limit: usize,
     eof: bool,
     exception: Option<StreamError>,
@@ -82,7 +83,7 @@ impl StreamReader {
     fn build(limit: usize) -> Self {
         StreamReader {
             state: Arc::new(Mutex::new(State {
-                buf: BytesMut::new(),
+                buf: Buffer::default(),
                 limit,
                 eof: false,
                 exception: None,
@@ -107,7 +108,7 @@ impl StreamReader {
 
     /// A copy of the bytes buffered and not yet read.
     pub fn buffer(&self) -> Bytes {
-        Bytes::copy_from_slice(&self.lock().buf)
+        self.lock().buf.to_bytes()
     }
 
     /// How many bytes are buffered.
@@ -153,17 +154,27 @@ impl StreamReader {
         st.wakeup_waiter();
     }
 
-    /// Appends data and wakes the waiter; pauses the transport above 2 × limit.
+    /// Appends a copy of `data` and wakes the waiter; pauses the transport above 2 × limit.
     /// Feeding after EOF is CPython's `AssertionError('feed_data after feed_eof')`, even for empty data.
     pub fn feed_data(&self, data: &[u8]) -> Result<(), StreamError> {
+        self.feed(data.is_empty(), |buf| buf.extend_from_slice(data))
+    }
+
+    /// `feed_data` for bytes the caller owns: the chunk becomes part of the buffer without a
+    /// copy, and lines that lie inside it are handed out as slices of it.
+    pub fn feed_bytes(&self, data: Bytes) -> Result<(), StreamError> {
+        self.feed(data.is_empty(), |buf| buf.push(data))
+    }
+
+    fn feed(&self, empty: bool, append: impl FnOnce(&mut Buffer)) -> Result<(), StreamError> {
         let mut st = self.lock();
         if st.eof {
             return Err(StreamError::assertion(messages::FEED_AFTER_EOF));
         }
-        if data.is_empty() {
+        if empty {
             return Ok(());
         }
-        st.buf.extend_from_slice(data);
+        append(&mut st.buf);
         st.wakeup_waiter();
         if !st.paused && st.buf.len() > 2 * st.limit {
             match &st.transport {
@@ -225,7 +236,7 @@ impl StreamReader {
                 }
             }
             let take = (n as usize).min(st.buf.len());
-            let data = st.buf.split_to(take).freeze();
+            let data = st.buf.split_to(take);
             st.maybe_resume_transport();
             Poll::Ready(Ok(data))
         })
@@ -254,13 +265,13 @@ impl StreamReader {
             let n = n as usize;
             if st.buf.len() < n {
                 if st.eof {
-                    let partial = st.buf.split().freeze();
+                    let partial = st.buf.split();
                     return Poll::Ready(Err(StreamError::IncompleteRead { partial, expected: Some(n) }));
                 }
                 ticket.wait(&mut st, cx, "readexactly")?;
                 return Poll::Pending;
             }
-            let data = st.buf.split_to(n).freeze();
+            let data = st.buf.split_to(n);
             st.maybe_resume_transport();
             Poll::Ready(Ok(data))
         })
@@ -316,7 +327,7 @@ impl StreamReader {
             let buflen = st.buf.len();
             let mut found = None;
             if buflen.saturating_sub(offset) >= seps.min_len() && buflen >= offset {
-                found = seps.earliest_end(&st.buf, offset);
+                found = st.buf.earliest_end(seps, offset);
                 if found.is_none() {
                     // Rescan only the tail next time: the last max_len - 1 bytes (clamped, U14).
                     offset = (buflen + 1).saturating_sub(seps.max_len());
@@ -330,7 +341,7 @@ impl StreamReader {
             }
             let Some((start, end)) = found else {
                 if st.eof {
-                    let partial = st.buf.split().freeze();
+                    let partial = st.buf.split();
                     return Poll::Ready(Err(StreamError::IncompleteRead { partial, expected: None }));
                 }
                 ticket.wait(&mut st, cx, "readuntil")?;
@@ -340,7 +351,7 @@ impl StreamReader {
                 return Poll::Ready(Err(StreamError::LimitOverrun { consumed: start, message: messages::SEP_FOUND_TOO_LONG }));
             }
             let end = st.batch_end(seps, end, batch.as_deref_mut());
-            let chunk = st.buf.split_to(end).freeze();
+            let chunk = st.buf.split_to(end);
             st.maybe_resume_transport();
             Poll::Ready(Ok(chunk))
         })
@@ -354,12 +365,12 @@ impl StreamReader {
         if st.exception.is_some() {
             return None;
         }
-        let (start, end) = seps.earliest_end(&st.buf, 0)?;
+        let (start, end) = st.buf.earliest_end(seps, 0)?;
         if start > st.limit {
             return None;
         }
         let end = st.batch_end(seps, end, batch);
-        let chunk = st.buf.split_to(end).freeze();
+        let chunk = st.buf.split_to(end);
         st.maybe_resume_transport();
         Some(chunk)
     }
@@ -392,7 +403,7 @@ impl StreamReader {
             Err(StreamError::IncompleteRead { partial, .. }) => Ok(partial),
             Err(StreamError::LimitOverrun { consumed, message }) => {
                 let mut st = self.lock();
-                if st.buf.get(consumed) == Some(&b'\n') {
+                if st.buf.get(consumed) == Some(b'\n') {
                     let _ = st.buf.split_to(consumed + 1);
                 } else {
                     st.buf.clear();
@@ -445,7 +456,7 @@ impl State {
     /// batch is that one match.
     fn batch_end(&self, seps: &Separators<'_>, first_end: usize, batch: Option<&mut Vec<usize>>) -> usize {
         match batch {
-            Some(cuts) => seps.following_ends(&self.buf, first_end, self.limit, cuts),
+            Some(cuts) => self.buf.following_ends(seps, first_end, self.limit, cuts),
             None => first_end,
         }
     }

@@ -172,6 +172,15 @@ impl<'a> Separators<'a> {
         self.all().is_empty()
     }
 
+    /// The separator's byte, when this is one separator of one byte (a search that needs no
+    /// window across pieces).
+    pub(crate) fn single_byte(&self) -> Option<u8> {
+        match self {
+            Separators::One([byte]) => Some(*byte),
+            _ => None,
+        }
+    }
+
     pub(crate) fn any_empty(&self) -> bool {
         self.all().iter().any(|s| s.is_empty())
     }

@@ -8,6 +8,7 @@
 use super::error::StreamError;
 use super::reader::{ReadControl, StreamReader, DEFAULT_LIMIT};
 use super::writer::{StreamWriter, WriteState};
+use bytes::BytesMut;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -18,6 +19,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// How many bytes one socket read may deliver: the "one chunk" of the memory bound.
 pub const READ_CHUNK: usize = 64 * 1024;
+
+/// A read at least this large is handed to the reader as it is (`feed_bytes`, no copy); a
+/// smaller one is copied, so that a few bytes never hold a whole read buffer's memory alive.
+const HAND_OVER: usize = READ_CHUNK / 4;
 
 /// Reads per wake-up before the task yields, so one busy connection cannot starve the others.
 const READS_PER_POLL: usize = 32;
@@ -93,7 +98,7 @@ struct Task {
 
 impl Task {
     async fn run(mut self) {
-        let mut chunk = vec![0u8; READ_CHUNK];
+        let mut chunk = BytesMut::new();
         let (exc, io) = poll_fn(|cx| self.poll_once(cx, &mut chunk)).await;
         if let (None, Some(mut io)) = (exc, io) {
             // connection_lost has run; the socket itself closes once its FIN can go out.
@@ -104,23 +109,36 @@ impl Task {
     /// Reads first, then writes, so that a reset surfaces as the read's ConnectionReset (as in
     /// CPython) rather than as a write's BrokenPipe. Ready once connection_lost has run.
     #[allow(clippy::type_complexity)]
-    fn poll_once(&mut self, cx: &mut Context<'_>, chunk: &mut [u8]) -> Poll<(Option<StreamError>, Option<Pin<Box<dyn AsyncWrite + Send>>>)> {
+    fn poll_once(&mut self, cx: &mut Context<'_>, chunk: &mut BytesMut) -> Poll<(Option<StreamError>, Option<Pin<Box<dyn AsyncWrite + Send>>>)> {
         *self.switch.task.lock().unwrap_or_else(|p| p.into_inner()) = Some(cx.waker().clone());
         for _ in 0..READS_PER_POLL {
             let reading = !self.read_done && !self.switch.paused.load(Ordering::SeqCst) && !self.is_closing();
             let mut progressed = false;
             if reading {
-                let mut buf = ReadBuf::new(chunk);
+                if chunk.capacity() < HAND_OVER {
+                    // What is left of the last buffer is too small; the reader keeps the rest.
+                    *chunk = BytesMut::with_capacity(READ_CHUNK);
+                }
+                let room = READ_CHUNK.min(chunk.capacity() - chunk.len());
+                let mut buf = ReadBuf::uninit(&mut chunk.spare_capacity_mut()[..room]);
                 if let Poll::Ready(r) = self.read.as_mut().poll_read(cx, &mut buf) {
                     progressed = true;
+                    let n = buf.filled().len();
+                    // SAFETY: ReadBuf vouches that its first `n` bytes, the start of `chunk`'s
+                    // spare capacity, were written.
+                    unsafe { chunk.set_len(n) };
                     match r {
-                        Ok(()) if buf.filled().is_empty() => {
+                        Ok(()) if n == 0 => {
                             // eof_received returns True: keep the write side open (half-close).
                             self.read_done = true;
                             self.reader.feed_eof();
                         }
+                        Ok(()) if n >= HAND_OVER => {
+                            let _ = self.reader.feed_bytes(chunk.split().freeze());
+                        }
                         Ok(()) => {
-                            let _ = self.reader.feed_data(buf.filled());
+                            let _ = self.reader.feed_data(chunk);
+                            chunk.clear();
                         }
                         Err(e) => {
                             self.read_done = true;
