@@ -1,18 +1,23 @@
-//! `streamcheck`: run the suite, validate scenario files, print the schema, fuzz chunk boundaries.
+//! `streamcheck`: run the suite (against the reference, an adapter, or an implementation of
+//! implementations.yaml), validate scenario files, print the schemas, fuzz, serve the reference
+//! over the driver protocol.
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use globset::Glob;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use streamcheck::fuzz::chunks::{fuzz, FuzzResult};
 use streamcheck::report::{Report, ScenarioResult};
-use streamcheck::run::{run, subject::Reference, RunOptions};
+use streamcheck::run::subject::process::AdapterSpec;
+use streamcheck::run::subject::reference::Reference;
 use streamcheck::scenario::load::{discover, load_dir, load_files, LoadedScenario};
 use streamcheck::scenario::schema::scenario_schema;
-use streamcheck::verdict::{judge, Strictness};
+use streamcheck::suite::{run_suite, SuiteOptions, Target};
+use streamcheck::vocab::wire::driver_schema;
+use streamcheck_impl::stream::TurmoilNet;
 
 #[derive(Parser)]
 #[command(name = "streamcheck", version, about = "Conformance and fault-injection tests for asyncio-style streams")]
@@ -21,9 +26,15 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum WorldArg {
+    Sim,
+    Loopback,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Runs the scenarios against the reference implementation and writes the reports.
+    /// Runs the scenarios against an implementation and writes the reports.
     Run {
         /// Only scenarios whose path (relative to the scenarios folder) matches this glob.
         #[arg(long)]
@@ -31,21 +42,37 @@ enum Command {
         /// The simulation seed.
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Where the reports go.
-        #[arg(long, default_value = "reports/reference")]
-        out: PathBuf,
+        /// Where the reports go (default: reports/<implementation>).
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// The scenarios folder.
         #[arg(long, default_value = "scenarios")]
         scenarios: PathBuf,
+        /// An adapter speaking the driver protocol: `cmd:<command line>` (run by sh, on loopback).
+        #[arg(long, conflicts_with = "implementation")]
+        adapter: Option<String>,
+        /// An implementation of implementations.yaml, by name (`streamcheck run --impl cpython-3.13`).
+        #[arg(long = "impl", value_name = "NAME")]
+        implementation: Option<String>,
+        /// Where the reference runs when no adapter is given.
+        #[arg(long, value_enum, default_value = "sim")]
+        world: WorldArg,
+        /// Scenarios run at once (one adapter process each).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// How long one step may take on loopback before it is an ERROR (wall time).
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        deadline: Duration,
     },
     /// Validates scenario files (default: every file under scenarios/) and prints every error.
-    Check {
-        paths: Vec<PathBuf>,
-    },
-    /// Prints the JSON Schema of scenario files (or writes it with --write).
+    Check { paths: Vec<PathBuf> },
+    /// Prints the JSON Schema of scenario files, or of the driver protocol's lines.
     Schema {
         #[arg(long)]
         write: Option<PathBuf>,
+        /// The driver protocol's messages instead of scenario files.
+        #[arg(long)]
+        driver: bool,
     },
     /// Lists the scenarios.
     List {
@@ -64,9 +91,14 @@ enum Command {
         #[arg(long, default_value = "scenarios")]
         scenarios: PathBuf,
     },
+    /// Serves an implementation over the driver protocol on stdin/stdout: `adapter reference`.
+    Adapter {
+        #[arg(value_parser = ["reference"])]
+        which: String,
+    },
 }
 
-fn select(scenarios: &std::path::Path, filter: Option<&str>) -> Result<Vec<LoadedScenario>, ExitCode> {
+fn select(scenarios: &Path, filter: Option<&str>) -> Result<Vec<LoadedScenario>, ExitCode> {
     let (loaded, errors) = load_dir(scenarios);
     if !errors.is_empty() {
         for e in &errors {
@@ -91,35 +123,78 @@ fn select(scenarios: &std::path::Path, filter: Option<&str>) -> Result<Vec<Loade
     Ok(picked)
 }
 
-fn cmd_run(filter: Option<String>, seed: u64, out: PathBuf, scenarios: PathBuf) -> ExitCode {
+/// What `run` was pointed at: the target, the report's folder name and its description.
+fn target_of(adapter: Option<String>, implementation: Option<String>, world: WorldArg) -> Result<(Target, String, String), String> {
+    if let Some(name) = implementation {
+        let list = streamcheck::implementations::load(Path::new("implementations.yaml"))?;
+        let i = streamcheck::implementations::find(&list, &name)?;
+        let description = format!("{} ({}). Installed by `{}`.", i.description, i.homepage, i.install);
+        return Ok((Target::Adapter(AdapterSpec::new(&i.start)), i.name, description));
+    }
+    if let Some(a) = adapter {
+        let Some(command) = a.strip_prefix("cmd:").filter(|c| !c.trim().is_empty()) else {
+            return Err(format!("--adapter {a:?}: write `--adapter 'cmd:<command line>'`, e.g. --adapter 'cmd:python3 adapters/python/asyncio_streams.py'"));
+        };
+        let name = "adapter".to_string();
+        return Ok((Target::Adapter(AdapterSpec::new(command)), name, format!("The adapter `{command}`.")));
+    }
+    let description = "The reference implementation (impl/): asyncio streams reproduced from CPython 3.13.".to_string();
+    Ok(match world {
+        WorldArg::Sim => (Target::SimReference, "reference".into(), description),
+        WorldArg::Loopback => (Target::LoopbackReference, "reference-loopback".into(), description),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_run(filter: Option<String>, seed: u64, out: Option<PathBuf>, scenarios: PathBuf, adapter: Option<String>, implementation: Option<String>, world: WorldArg, jobs: usize, deadline: Duration) -> ExitCode {
+    let (target, name, description) = match target_of(adapter, implementation, world) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     let picked = match select(&scenarios, filter.as_deref()) {
         Ok(p) => p,
         Err(code) => return code,
     };
     let started = Instant::now();
     let total = picked.len();
-    let mut results = Vec::with_capacity(total);
+    let mut done = 0;
     let mut stderr = std::io::stderr();
-    for (i, loaded) in picked.into_iter().enumerate() {
-        let transcript = run(&loaded.scenario, &RunOptions { seed, ..RunOptions::default() });
-        let verdict = judge(&loaded.scenario, &transcript, Strictness::Exact);
-        let _ = writeln!(stderr, "[{:>3}/{total}] {:<13} {}", i + 1, verdict.kind.label(), loaded.id);
-        if verdict.kind.is_failure() {
-            let _ = writeln!(stderr, "          {}", verdict.explain().replace('\n', "\n          "));
+    let options = SuiteOptions { seed, jobs, deadline };
+    let mut progress = |r: &ScenarioResult| {
+        done += 1;
+        let _ = writeln!(stderr, "[{done:>3}/{total}] {:<13} {}", r.verdict.kind.label(), r.loaded.id);
+        if r.verdict.kind.is_failure() {
+            let _ = writeln!(stderr, "          {}", r.verdict.explain().replace('\n', "\n          "));
         }
-        results.push(ScenarioResult { loaded, verdict, transcript });
-    }
-    let report = Report {
-        implementation: "reference".into(),
-        description: "The reference implementation (impl/): asyncio streams reproduced from CPython 3.13.".into(),
-        seed,
-        results,
     };
+    let suite = match run_suite(picked, &target, &options, &mut progress) {
+        Ok(s) => s,
+        Err(fatal) => {
+            eprintln!("{}", fatal.message());
+            return ExitCode::from(2);
+        }
+    };
+    let mut notes = Vec::new();
+    if suite.unstarted > 0 {
+        notes.push(format!(
+            "timing precision is reduced: {} operation(s) sent no `started` within 100 ms, and the harness went on without it",
+            suite.unstarted
+        ));
+    }
+    let subject = suite.hello.as_ref().map(|h| {
+        let on = h.cpython.as_ref().map_or(String::new(), |v| format!(" on CPython {v}"));
+        format!("{} {}{on}, driver protocol {}", h.name, h.version, h.protocol)
+    });
+    let report = Report { implementation: name.clone(), description, seed, world: target.world(), subject, notes, results: suite.results };
     println!("\n| verdict | scenarios |\n|---|---|");
     for (kind, n) in report.counts() {
         println!("| {} | {n} |", kind.label());
     }
     println!("\n{} in {:.2}s", report.summary_line(), started.elapsed().as_secs_f64());
+    let out = out.unwrap_or_else(|| Path::new("reports").join(&name));
     if let Err(e) = report.write(&out) {
         eprintln!("cannot write the reports to {}: {e}", out.display());
         return ExitCode::from(2);
@@ -176,7 +251,7 @@ fn cmd_fuzz(filter: Option<String>, cases: u32, seed: u64, scenarios: PathBuf) -
     let total = picked.len();
     let mut changed = 0;
     for (i, loaded) in picked.iter().enumerate() {
-        match fuzz(&loaded.scenario, Arc::new(Reference), cases, seed, true) {
+        match fuzz(&loaded.scenario, Arc::new(|| Arc::new(Reference::<TurmoilNet>::new())), cases, seed, true) {
             FuzzResult::NothingToFuzz => eprintln!("[{:>3}/{total}] skipped  {} (no send to re-split)", i + 1, loaded.id),
             FuzzResult::Stable { cases } => eprintln!("[{:>3}/{total}] stable   {} ({cases} cases)", i + 1, loaded.id),
             FuzzResult::Changed { canonical, fuzzed, scenario_yaml } => {
@@ -194,26 +269,30 @@ fn cmd_fuzz(filter: Option<String>, cases: u32, seed: u64, scenarios: PathBuf) -
     }
 }
 
+fn cmd_schema(write: Option<PathBuf>, driver: bool) -> ExitCode {
+    let schema = if driver { driver_schema() } else { scenario_schema() };
+    match write {
+        Some(path) => match std::fs::write(&path, schema) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            print!("{schema}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { filter, seed, out, scenarios } => cmd_run(filter, seed, out, scenarios),
-        Command::Check { paths } => cmd_check(paths),
-        Command::Schema { write } => {
-            let schema = scenario_schema();
-            match write {
-                Some(path) => match std::fs::write(&path, schema) {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(e) => {
-                        eprintln!("cannot write {}: {e}", path.display());
-                        ExitCode::from(2)
-                    }
-                },
-                None => {
-                    print!("{schema}");
-                    ExitCode::SUCCESS
-                }
-            }
+        Command::Run { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline } => {
+            cmd_run(filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline)
         }
+        Command::Check { paths } => cmd_check(paths),
+        Command::Schema { write, driver } => cmd_schema(write, driver),
         Command::List { scenarios } => match select(&scenarios, None) {
             Ok(all) => {
                 for l in all {
@@ -224,5 +303,12 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::Fuzz { filter, cases, seed, scenarios } => cmd_fuzz(filter, cases, seed, scenarios),
+        Command::Adapter { .. } => match streamcheck::adapter::serve_reference() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("streamcheck adapter: {e}");
+                ExitCode::from(2)
+            }
+        },
     }
 }

@@ -1,7 +1,9 @@
-//! A run's record: every peer event and subject outcome, stamped with simulated time. Verdicts,
+//! A run's record: every peer event and subject outcome, stamped with the world's time (simulated,
+//! or wall time on loopback). Verdicts,
 //! snapshots and reports are made from it, never from the live run.
 
-use crate::outcome::Outcome;
+use crate::run::world::WorldKind;
+use crate::vocab::outcome::Outcome;
 use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;
@@ -54,11 +56,26 @@ pub struct Transcript {
     pub seed: u64,
     pub events: Vec<Event>,
     /// Set when the run could not finish: a hang past the harness deadline, a crash, a fault the
-    /// simulator cannot produce. The verdict is then ERROR.
+    /// simulator cannot produce, an adapter that broke the protocol. The verdict is then ERROR.
     pub harness_error: Option<String>,
+    /// Where it ran: simulated time or wall time.
+    pub world: WorldKind,
+    /// Set when the run never started because the scenario needs what this world or subject
+    /// lacks (the reason). The verdict is then UNSUPPORTED.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<String>,
+    /// The CPython version the subject said it runs (its hello), which picks the scenario's
+    /// version-specific outcomes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpython: Option<String>,
 }
 
 impl Transcript {
+    /// A run that did not start: the scenario needs something this world or subject lacks.
+    pub fn unsupported(seed: u64, world: WorldKind, reason: String) -> Transcript {
+        Transcript { seed, world, unsupported: Some(reason), ..Transcript::default() }
+    }
+
     /// The stable text form snapshotted by insta: one line per event.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -80,6 +97,9 @@ impl Transcript {
         }
         if let Some(err) = &self.harness_error {
             let _ = writeln!(out, "ERROR {err}");
+        }
+        if let Some(why) = &self.unsupported {
+            let _ = writeln!(out, "UNSUPPORTED {why}");
         }
         out
     }

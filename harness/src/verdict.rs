@@ -1,8 +1,8 @@
 //! Judging a transcript against its scenario: a pure function, so verdicts can be recomputed
 //! from stored transcripts and tested without running anything.
 
-use crate::op::Op;
-use crate::outcome::{Outcome, Value};
+use crate::vocab::op::Op;
+use crate::vocab::outcome::{Outcome, Value};
 use crate::scenario::{Action, PeerAction, Scenario};
 use crate::transcript::Transcript;
 use serde::Serialize;
@@ -114,6 +114,10 @@ fn judge_steps(scenario: &Scenario, transcript: &Transcript, strictness: Strictn
     if let Some(err) = &transcript.harness_error {
         return Verdict { kind: VerdictKind::Error, step: None, expected: vec![], actual: None, reason: Some(err.clone()) };
     }
+    if let Some(why) = &transcript.unsupported {
+        return Verdict { kind: VerdictKind::Unsupported, step: None, expected: vec![], actual: None, reason: Some(why.clone()) };
+    }
+    let tolerance = transcript.world.tolerance();
     let mut non_strict: Option<Verdict> = None;
     let mut ops_by_name = std::collections::BTreeMap::new();
     for (i, step) in scenario.steps.iter().enumerate() {
@@ -155,9 +159,9 @@ fn judge_steps(scenario: &Scenario, transcript: &Transcript, strictness: Strictn
         if actual.is_unsupported() {
             return Verdict::at(VerdictKind::Unsupported, i, vec![], Some(actual.show()), "the subject does not implement this operation".into());
         }
-        let expected_list: Vec<String> =
-            step.expect.iter().chain(step.also_accept.iter()).map(Outcome::show).collect();
-        let matched_canonical = match &step.expect {
+        let expect = step.expect_for(transcript.cpython.as_deref());
+        let expected_list: Vec<String> = expect.into_iter().chain(step.also_accept.iter()).map(Outcome::show).collect();
+        let matched_canonical = match expect {
             Some(e) => {
                 e.accepts(actual)
                     || (strictness == Strictness::ChunkTolerant && op.is_some_and(Op::chunking_sensitive) && prefix_ok(e, actual))
@@ -176,11 +180,12 @@ fn judge_steps(scenario: &Scenario, transcript: &Transcript, strictness: Strictn
             }
         }
         if let (Some(limit), Some(took)) = (step.within, event.took) {
-            if took > limit.0 {
+            if took > limit.0 + tolerance {
+                let allowance = if tolerance.is_zero() { String::new() } else { format!(" (+{}ms tolerance in wall time)", tolerance.as_millis()) };
                 return Verdict::at(
                     VerdictKind::Fail,
                     i,
-                    vec![format!("done within {limit}")],
+                    vec![format!("done within {limit}{allowance}")],
                     Some(format!("took {}ms", took.as_millis())),
                     format!("`{}` was too slow", event.action),
                 );
@@ -211,7 +216,7 @@ mod tests {
     }
 
     fn transcript(events: Vec<Event>) -> Transcript {
-        Transcript { seed: 0, events, harness_error: None }
+        Transcript { seed: 0, events, ..Transcript::default() }
     }
 
     #[test]
@@ -261,7 +266,7 @@ mod tests {
         let s = scenario("  - subject: drain\n");
         let unsupported = "{error: {type: Unsupported, op: drain}}";
         assert_eq!(judge(&s, &transcript(vec![done(0, unsupported, 0)]), Strictness::Exact).kind, VerdictKind::Unsupported);
-        let hung = Transcript { seed: 0, events: vec![], harness_error: Some("hung".into()) };
+        let hung = Transcript { harness_error: Some("hung".into()), ..Transcript::default() };
         assert_eq!(judge(&s, &hung, Strictness::Exact).kind, VerdictKind::Error);
         assert_eq!(judge(&s, &transcript(vec![]), Strictness::Exact).kind, VerdictKind::Error);
         let mut info = s.clone();
@@ -278,5 +283,40 @@ mod tests {
         assert_eq!(judge(&s, &transcript(vec![done(0, "{ok: \"\"}", 0)]), Strictness::ChunkTolerant).kind, VerdictKind::Fail);
         let s = scenario("  - subject: {readexactly: 5}\n    expect: {ok: hello}\n");
         assert_eq!(judge(&s, &prefix, Strictness::ChunkTolerant).kind, VerdictKind::Fail);
+    }
+
+    #[test]
+    fn a_version_specific_outcome_judges_that_version_only() {
+        let s = scenario("  - subject: {readuntil: {any: [a, b]}}\n    expect: {ok: xa}\n    cpython: {\"<3.13\": {error: {type: Other, class: TypeError}}}\n");
+        let type_error = "{error: {type: Other, class: TypeError, message: m}}";
+        let on = |v: Option<&str>, o: &str| {
+            let mut t = transcript(vec![done(0, o, 0)]);
+            t.cpython = v.map(str::to_string);
+            judge(&s, &t, Strictness::Exact).kind
+        };
+        assert_eq!(on(Some("3.11.7"), type_error), VerdictKind::Pass);
+        assert_eq!(on(Some("3.11.7"), "{ok: xa}"), VerdictKind::Fail);
+        assert_eq!(on(Some("3.13.0"), type_error), VerdictKind::Fail);
+        assert_eq!(on(None, "{ok: xa}"), VerdictKind::Pass);
+    }
+
+    #[test]
+    fn wall_time_gets_its_tolerance_and_simulated_time_none() {
+        let s = scenario("  - subject: drain\n    within: 5ms\n");
+        let mut t = transcript(vec![done(0, "{ok: null}", 30)]);
+        assert_eq!(judge(&s, &t, Strictness::Exact).kind, VerdictKind::Fail);
+        t.world = crate::run::world::WorldKind::Loopback;
+        assert_eq!(judge(&s, &t, Strictness::Exact).kind, VerdictKind::Pass);
+        let mut slow = transcript(vec![done(0, "{ok: null}", 5 + 51)]);
+        slow.world = crate::run::world::WorldKind::Loopback;
+        assert_eq!(judge(&s, &slow, Strictness::Exact).kind, VerdictKind::Fail);
+    }
+
+    #[test]
+    fn a_run_that_never_started_is_unsupported_with_its_reason() {
+        let s = scenario("  - subject: drain\n");
+        let t = Transcript::unsupported(0, crate::run::world::WorldKind::Loopback, "sim only".into());
+        let v = judge(&s, &t, Strictness::Exact);
+        assert_eq!((v.kind, v.reason.as_deref()), (VerdictKind::Unsupported, Some("sim only")));
     }
 }

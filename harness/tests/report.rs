@@ -24,7 +24,7 @@ fn report() -> Report {
             ScenarioResult { loaded: LoadedScenario { path: format!("{name}.yaml").into(), id: format!("selftest/{name}.yaml"), scenario }, verdict, transcript }
         })
         .collect();
-    Report { implementation: "selftest".into(), description: "A deliberately mixed suite.".into(), seed: 0, results }
+    Report { implementation: "selftest".into(), description: "A deliberately mixed suite.".into(), seed: 0, results, ..Report::default() }
 }
 
 #[test]
@@ -49,7 +49,7 @@ fn json_has_a_version_and_stable_fields() {
     assert_eq!(fail["step"], 2);
     assert_eq!(fail["expected"][0], "ok \"b\\n\"");
     assert_eq!(fail["actual"], "ok \"a\\n\"");
-    for key in ["id", "name", "spec", "tags", "verdict", "step", "expected", "actual", "reason", "simulated_ms"] {
+    for key in ["id", "name", "spec", "tags", "verdict", "step", "expected", "actual", "reason", "elapsed_ms", "simulated_ms"] {
         assert!(fail.get(key).is_some(), "missing {key}");
     }
 }

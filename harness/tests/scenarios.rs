@@ -9,7 +9,9 @@
 use libtest_mimic::{Arguments, Failed, Trial};
 use std::path::{Path, PathBuf};
 use streamcheck::fuzz::chunks as fuzz;
-use streamcheck::run::{run, subject::Reference, RunOptions};
+use streamcheck::run::subject::reference::Reference;
+use streamcheck::run::{run, RunOptions};
+use streamcheck_impl::stream::TurmoilNet;
 use streamcheck::scenario::load::{load_dir, LoadedScenario};
 use streamcheck::verdict::{judge, Strictness};
 
@@ -35,7 +37,7 @@ fn run_one(loaded: &LoadedScenario) -> Result<(), Failed> {
 }
 
 fn fuzz_one(loaded: &LoadedScenario, cases: u32) -> Result<(), Failed> {
-    match fuzz::fuzz(&loaded.scenario, std::sync::Arc::new(Reference), cases, 0, true) {
+    match fuzz::fuzz(&loaded.scenario, std::sync::Arc::new(|| std::sync::Arc::new(Reference::<TurmoilNet>::new())), cases, 0, true) {
         fuzz::FuzzResult::Changed { canonical, fuzzed, scenario_yaml } => Err(format!(
             "re-chunking changed the verdict from {}:\n{fuzzed}\n\nthe smallest case, ready to save under scenarios/:\n{scenario_yaml}",
             canonical.label()

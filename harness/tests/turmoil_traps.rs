@@ -1,4 +1,4 @@
-//! Each workaround for a turmoil trap (../shared/notes/turmoil.md §2) has a test here.
+//! Each workaround for a turmoil trap (see run/world/sim.rs) has a test here.
 
 use std::time::Duration;
 use streamcheck::run::{run, RunOptions};

@@ -1,4 +1,4 @@
-//! StreamWriter rules from /work/shared/notes/cpython-streams.md §2, driven over
+//! StreamWriter rules (docs/glossary.md, the W probes), driven over
 //! `tokio::io::duplex(n)`: our side goes through `open_stream`, the peer is the raw other end.
 //! A small duplex buffer and a peer that does not read make the writer's buffer back up.
 //!
@@ -278,6 +278,32 @@ async fn wait_closed_before_close_completes_after_close() {
     assert!(!waiting.is_finished());
     w.close();
     timeout(Duration::from_secs(5), waiting).await.expect("wait_closed completes").unwrap().unwrap();
+}
+
+// W12: wait_closed awaits the protocol's one close future, so a wait_closed cancelled while it
+// waits (wait_for's timeout) cancels that future: a concurrent wait_closed and every later one
+// raise CancelledError, even after close() and connection_lost. One that completed first, or
+// one dropped before it ever ran, cancels nothing.
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_wait_closed_cancels_every_other_one() {
+    let (_r, w, _peer) = open(64);
+    drop(w.wait_closed()); // never polled: nothing happens
+    let w2 = w.clone();
+    let concurrent = tokio::spawn(async move { w2.wait_closed().await });
+    assert!(timeout(Duration::from_millis(100), w.wait_closed()).await.is_err(), "still open: it waits");
+    settle().await;
+    let cancelled = StreamError::cancelled();
+    assert_eq!(concurrent.await.unwrap(), Err(cancelled.clone()));
+    w.close();
+    settle().await;
+    assert_eq!(w.wait_closed().await, Err(cancelled.clone()));
+    assert_eq!(cancelled.python_class(), "CancelledError");
+
+    let (_r, w, _peer) = open(64);
+    w.close();
+    w.wait_closed().await.unwrap();
+    assert!(timeout(Duration::from_millis(100), w.wait_closed()).await.is_ok());
+    w.wait_closed().await.unwrap();
 }
 
 // close(): buffered data is flushed before the close completes, and writes after close() while

@@ -17,14 +17,14 @@
 //! made while such a read is pending are not re-split, and scenarios that set `tcp_capacity`
 //! are not re-split at all (re-splitting changes the segment count that backpressure counts).
 
-use crate::op::Op;
-use crate::run::{cut, run_with, subject::SubjectFactory, Perturbation, RunOptions};
+use crate::run::world::sim::{self, SubjectMaker};
+use crate::run::{RunOptions, SendPlan};
+use crate::vocab::op::Op;
 use crate::scenario::{Action, Dur, PeerAction, Scenario, Step};
 use crate::verdict::{judge, Strictness, VerdictKind};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// What may be perturbed in one scenario.
@@ -44,8 +44,10 @@ fn is_read(op: &Op) -> bool {
 /// Such outcomes depend on arrival: CPython raises "not found" as soon as the buffer passes the
 /// limit (L04), and a reader paused at 2 × limit leaves later bytes in the socket.
 fn expects_overrun(s: &Scenario) -> bool {
-    use crate::outcome::{ErrorType, Outcome};
-    use streamcheck_impl::stream::error::messages::{SEP_FOUND_TOO_LONG, SEP_NOT_FOUND};
+    use crate::vocab::outcome::{ErrorType, Outcome};
+    // CPython's two overrun messages, which readline turns into ValueError.
+    const SEP_FOUND_TOO_LONG: &str = "Separator is found, but chunk is longer than limit";
+    const SEP_NOT_FOUND: &str = "Separator is not found, and chunk exceed the limit";
     s.steps.iter().flat_map(|st| st.expect.iter().chain(&st.also_accept)).any(|o| match o {
         Outcome::Error(e) => {
             e.kind == Some(ErrorType::LimitOverrun)
@@ -76,7 +78,7 @@ pub fn plan(s: &Scenario) -> Plan {
                 let plain = step.name.is_none() && step.pending_for.is_none() && step.timeout.is_none() && step.within.is_none();
                 // Only reads expected to succeed may start early: an overrun legitimately depends on
                 // arrival (CPython raises "not found" as soon as the buffer passes the limit, L04).
-                let succeeds = step.expect.as_ref().is_none_or(|e| matches!(e, crate::outcome::Outcome::Ok(_)));
+                let succeeds = step.expect.as_ref().is_none_or(|e| matches!(e, crate::vocab::outcome::Outcome::Ok(_)));
                 let after_send = i > 0 && plan.sends.last().is_some_and(|&(s, _)| s == i - 1);
                 if plain && succeeds && is_read(op) && after_send && pending.is_empty() {
                     plan.reads.push((i, i - 1));
@@ -98,9 +100,14 @@ pub fn plan(s: &Scenario) -> Plan {
     plan
 }
 
+/// How long a fuzzed run lets each peer action land before the next step: the simulation's
+/// 1 ms latency and 1 ms more (scenarios that set another latency are not fuzzed).
+const SETTLE: Duration = Duration::from_millis(2);
+
 /// A strategy for perturbations of `plan`: cut points, gaps of 0–2 ms, and read starts.
-pub fn perturbations(plan: &Plan, move_reads: bool) -> BoxedStrategy<Perturbation> {
-    let sends: Vec<BoxedStrategy<(usize, Vec<(usize, u64)>)>> = plan
+pub fn perturbations(plan: &Plan, move_reads: bool) -> BoxedStrategy<SendPlan> {
+    type Pieces = (usize, Vec<(usize, u64)>);
+    let sends: Vec<BoxedStrategy<Pieces>> = plan
         .sends
         .iter()
         .map(|&(step, len)| {
@@ -136,7 +143,7 @@ pub fn perturbations(plan: &Plan, move_reads: bool) -> BoxedStrategy<Perturbatio
         .collect();
     (sends, reads)
         .prop_map(|(sends, reads)| {
-            let mut p = Perturbation::default();
+            let mut p = SendPlan { settle: Some(SETTLE), ..SendPlan::default() };
             for (step, pieces) in sends {
                 p.splits.insert(step, pieces);
             }
@@ -169,20 +176,20 @@ pub enum FuzzResult {
 }
 
 /// Fuzzes one scenario with `cases` perturbations from a fixed seed (reproducible).
-pub fn fuzz(scenario: &Scenario, factory: Arc<dyn SubjectFactory>, cases: u32, seed: u64, move_reads: bool) -> FuzzResult {
+pub fn fuzz(scenario: &Scenario, make: SubjectMaker, cases: u32, seed: u64, move_reads: bool) -> FuzzResult {
     let plan = plan(scenario);
     if plan.sends.is_empty() {
         return FuzzResult::NothingToFuzz;
     }
-    let base = RunOptions { seed, step_deadline: Duration::from_secs(5), perturbation: None };
-    let canonical = judge(scenario, &run_with(scenario, &base, factory.clone()), Strictness::Exact).kind;
+    let base = RunOptions { seed, step_deadline: Duration::from_secs(5), plan: None };
+    let canonical = judge(scenario, &sim::run(scenario, &base, make.clone()), Strictness::Exact).kind;
     let mut seed_bytes = [0u8; 32];
     seed_bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let config = Config { cases, failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes));
     let result = runner.run(&perturbations(&plan, move_reads), |p| {
-        let options = RunOptions { perturbation: Some(p), ..base.clone() };
-        let verdict = judge(scenario, &run_with(scenario, &options, factory.clone()), Strictness::ChunkTolerant);
+        let options = RunOptions { plan: Some(p), ..base.clone() };
+        let verdict = judge(scenario, &sim::run(scenario, &options, make.clone()), Strictness::ChunkTolerant);
         if verdict.kind == canonical {
             Ok(())
         } else {
@@ -198,18 +205,16 @@ pub fn fuzz(scenario: &Scenario, factory: Arc<dyn SubjectFactory>, cases: u32, s
 
 /// Writes a perturbation out as an ordinary scenario: each piece its own send, gaps as sleeps,
 /// early reads as `as:` / `await:`. Save it under scenarios/ to keep the case.
-pub fn as_scenario(s: &Scenario, p: &Perturbation) -> String {
+pub fn as_scenario(s: &Scenario, p: &SendPlan) -> String {
     let mut out = s.clone();
     out.name = format!("{}-fuzzed", s.name);
     out.description = Some(format!("Found by chunk fuzzing of `{}`: the same steps with the sends re-split and reads started early.", s.name));
     let mut steps = Vec::new();
-    let blank = |action| Step { action, name: None, expect: None, also_accept: vec![], within: None, pending_for: None, timeout: None };
+    let blank = |action| Step { action, name: None, expect: None, also_accept: vec![], within: None, pending_for: None, timeout: None, cpython: Default::default() };
     for (i, step) in s.steps.iter().enumerate() {
-        match (&step.action, p.splits.get(&i)) {
-            (Action::Peer(PeerAction::Send { send, chunks, gap }), split) => {
-                let pieces: Vec<(usize, u64)> = split.cloned().unwrap_or_else(|| {
-                    cut(send.0.len(), chunks.as_deref()).into_iter().map(|l| (l, gap.map_or(0, |g| g.0.as_millis() as u64))).collect()
-                });
+        match &step.action {
+            Action::Peer(PeerAction::Send { send, .. }) => {
+                let pieces = p.pieces(i, step);
                 let mut offset = 0;
                 for (k, (len, gap)) in pieces.iter().enumerate() {
                     early(&mut steps, s, p, i, k);
@@ -222,7 +227,7 @@ pub fn as_scenario(s: &Scenario, p: &Perturbation) -> String {
                 }
                 early(&mut steps, s, p, i, pieces.len());
             }
-            (Action::Subject(_), _) if p.early_starts.contains_key(&i) => {
+            Action::Subject(_) if p.early_starts.contains_key(&i) => {
                 let mut awaited = step.clone();
                 awaited.action = Action::Await(format!("early{}", i + 1));
                 steps.push(awaited);
@@ -254,7 +259,7 @@ fn readable_bytes(v: serde_json::Value) -> serde_json::Value {
     }
 }
 
-fn early(steps: &mut Vec<Step>, s: &Scenario, p: &Perturbation, send: usize, k: usize) {
+fn early(steps: &mut Vec<Step>, s: &Scenario, p: &SendPlan, send: usize, k: usize) {
     for (&read, &(sstep, before)) in &p.early_starts {
         if sstep == send && before == k {
             let mut started = s.steps[read].clone();

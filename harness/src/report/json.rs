@@ -1,6 +1,7 @@
 //! report.json: machine-readable, with stable field names and a format version.
 
-use super::Report;
+use super::{Report, ScenarioResult};
+use crate::run::world::WorldKind;
 use serde::Serialize;
 
 /// Bumped when a field changes meaning or disappears; new fields do not bump it.
@@ -12,6 +13,12 @@ struct JsonReport<'a> {
     implementation: &'a str,
     description: &'a str,
     seed: u64,
+    /// `sim` or `loopback`.
+    world: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subject: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    notes: &'a [String],
     summary: std::collections::BTreeMap<&'static str, usize>,
     scenarios: Vec<JsonScenario<'a>>,
 }
@@ -27,8 +34,11 @@ struct JsonScenario<'a> {
     expected: &'a [String],
     actual: Option<&'a str>,
     reason: Option<&'a str>,
-    /// Simulated time the run took, in milliseconds.
-    simulated_ms: u64,
+    /// Time the run took on its world's clock, in milliseconds (simulated, or wall time).
+    elapsed_ms: u64,
+    /// The same, in the simulation only (kept for readers of format 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    simulated_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cpython: Option<&'a str>,
 }
@@ -39,6 +49,9 @@ pub fn render(report: &Report) -> String {
         implementation: &report.implementation,
         description: &report.description,
         seed: report.seed,
+        world: report.world.name(),
+        subject: report.subject.as_deref(),
+        notes: &report.notes,
         summary: report.counts().into_iter().map(|(k, n)| (k.label(), n)).collect(),
         scenarios: report
             .results
@@ -53,7 +66,8 @@ pub fn render(report: &Report) -> String {
                 expected: &r.verdict.expected,
                 actual: r.verdict.actual.as_deref(),
                 reason: r.verdict.reason.as_deref(),
-                simulated_ms: r.transcript.events.last().map_or(0, |e| e.at.as_millis() as u64),
+                elapsed_ms: elapsed_ms(r),
+                simulated_ms: (report.world == WorldKind::Sim).then(|| elapsed_ms(r)),
                 cpython: r.loaded.scenario.cpython.as_deref(),
             })
             .collect(),
@@ -61,4 +75,8 @@ pub fn render(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(&doc).expect("reports serialize");
     text.push('\n');
     text
+}
+
+fn elapsed_ms(r: &ScenarioResult) -> u64 {
+    r.transcript.events.last().map_or(0, |e| e.at.as_millis() as u64)
 }

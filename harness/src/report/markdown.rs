@@ -1,6 +1,7 @@
 //! report.md: a summary, then one table per clause, then the failures with expected and actual.
 
 use super::Report;
+use crate::run::world::WorldKind;
 use crate::verdict::VerdictKind;
 use std::fmt::Write;
 
@@ -12,7 +13,20 @@ pub fn render(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Conformance report: {}\n", report.implementation);
     let _ = writeln!(out, "{}\n", report.description);
-    let _ = writeln!(out, "Seed {}. Every scenario runs in turmoil's simulated network, in simulated time.\n", report.seed);
+    if let Some(subject) = &report.subject {
+        let _ = writeln!(out, "Subject: {subject}.\n");
+    }
+    let _ = match report.world {
+        WorldKind::Sim => writeln!(out, "Seed {}. Every scenario runs in turmoil's simulated network, in simulated time.\n", report.seed),
+        WorldKind::Loopback => writeln!(
+            out,
+            "Every scenario runs over real TCP on 127.0.0.1, in wall time; `within:` allows {} ms more than it says. Scenarios only the simulation can tell are UNSUPPORTED here, with the reason.\n",
+            WorldKind::Loopback.tolerance().as_millis()
+        ),
+    };
+    for note in &report.notes {
+        let _ = writeln!(out, "Note: {note}\n");
+    }
     let _ = writeln!(out, "| verdict | scenarios |\n|---|---|");
     for (kind, n) in report.counts() {
         let _ = writeln!(out, "| {} | {n} |", kind.label());

@@ -5,6 +5,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 
+use crate::run::world::WorldKind;
 use crate::scenario::load::LoadedScenario;
 use crate::transcript::Transcript;
 use crate::verdict::{Verdict, VerdictKind};
@@ -20,12 +21,18 @@ pub struct ScenarioResult {
 }
 
 /// A suite run against one implementation.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Report {
     /// Folder name under reports/, e.g. `reference`.
     pub implementation: String,
     pub description: String,
     pub seed: u64,
+    /// Where the scenarios ran.
+    pub world: WorldKind,
+    /// What answered, as it introduced itself: e.g. `cpython-asyncio 3.13.0 (CPython 3.13.0)`.
+    pub subject: Option<String>,
+    /// Caveats on the whole run, e.g. reduced timing precision.
+    pub notes: Vec<String>,
     pub results: Vec<ScenarioResult>,
 }
 

@@ -1,20 +1,15 @@
-//! The scripted peer: the harness's side of the connection, one method per fault.
+//! The scripted peer: the harness's side of the connection, one verb per fault, the same in
+//! every world. Where worlds differ (how a FIN, a RST or a stall is made), the verb asks the
+//! world's [`Link`] or [`World`].
 //!
-//! It reads in the background into an inbox (a normal consumer) until told `stop_reading`;
-//! `recv` takes from the inbox. Each method works around a turmoil trap, and each workaround
-//! has a test in harness/tests/turmoil_traps.rs:
-//! - a FIN sent while the receiver's queue is full is lost, so `eof` and `close` wait for a
-//!   free credit (`writable`) first;
-//! - a RST can only be sent by dropping a stream that holds unread data, so `reset` stops
-//!   reading and refuses, with a message, when nothing is unread;
-//! - `partition` and `fail_rate` stall streams for good, so stalls use `hold` / `release`.
+//! The peer reads in the background into an inbox (a normal consumer) while the director waits
+//! on anything ([`Peer::drive`]), until told `stop_reading`; `recv` takes from the inbox.
 
+use super::world::{Link, World};
+use bytes::Bytes;
 use std::future::Future;
 use std::io;
-use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use turmoil::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use turmoil::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
 /// What the peer has received and not yet taken with `recv`.
 #[derive(Default)]
@@ -24,130 +19,214 @@ pub struct Inbox {
     pub error: Option<io::ErrorKind>,
 }
 
-/// The read side: background reading into the inbox while `reading` is on.
-pub struct PeerReader {
-    half: Option<OwnedReadHalf>,
+/// Something the peer does to the connection, kept back while it withholds (`hold` on a world
+/// that cannot stall its network).
+enum Deferred {
+    Piece(Bytes),
+    Eof,
+    Close,
+    Reset,
+}
+
+/// The peer's connection and what it has seen.
+pub struct Peer {
+    read: Option<ReadHalf<Box<dyn Link>>>,
+    write: Option<WriteHalf<Box<dyn Link>>>,
     pub inbox: Inbox,
-    pub reading: bool,
+    reading: bool,
+    /// `Some` while withholding: what `release` will do, in order.
+    withheld: Option<Vec<Deferred>>,
     buf: Vec<u8>,
 }
 
-/// The write side.
-pub struct PeerWriter {
-    half: Option<OwnedWriteHalf>,
-}
+/// How a peer verb went: a line for the transcript, or a failure the run cannot go past.
+pub type Played = Result<String, String>;
 
-/// Splits a connected stream into the peer's two sides.
-pub fn split(stream: TcpStream) -> (PeerReader, PeerWriter) {
-    let (r, w) = stream.into_split();
-    (PeerReader { half: Some(r), inbox: Inbox::default(), reading: true, buf: vec![0; 64 * 1024] }, PeerWriter { half: Some(w) })
-}
+impl Peer {
+    pub fn new(link: Box<dyn Link>) -> Peer {
+        let (r, w) = tokio::io::split(link);
+        Peer { read: Some(r), write: Some(w), inbox: Inbox::default(), reading: true, withheld: None, buf: vec![0; 64 * 1024] }
+    }
 
-impl PeerReader {
     fn can_read(&self) -> bool {
-        self.reading && self.half.is_some() && !self.inbox.eof && self.inbox.error.is_none()
+        self.reading && self.withheld.is_none() && self.read.is_some() && !self.inbox.eof && self.inbox.error.is_none()
     }
 
     /// Runs `fut` to completion while reading in the background, as a live peer would.
     pub async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
-        tokio::pin!(fut);
-        loop {
-            if !self.can_read() {
-                return fut.await;
-            }
-            let half = self.half.as_mut().expect("can_read checked it");
-            tokio::select! {
-                biased;
-                out = &mut fut => return out,
-                r = half.read(&mut self.buf) => match r {
-                    Ok(0) => self.inbox.eof = true,
-                    Ok(n) => self.inbox.data.extend_from_slice(&self.buf[..n]),
-                    Err(e) => self.inbox.error = Some(e.kind()),
-                },
-            }
-        }
+        let reading = self.can_read();
+        read_while(&mut self.read, &mut self.inbox, &mut self.buf, reading, fut).await
     }
 
-    /// Takes `n` bytes from the inbox, reading as needed (even while `stop_reading` is on:
-    /// an explicit `recv` reads). Fewer at EOF: the caller reports IncompleteRead.
+    /// Takes `n` bytes from the inbox (all up to EOF with `None`), reading as needed, even while
+    /// `stop_reading` is on: an explicit `recv` reads. `Err` carries what arrived before EOF.
     pub async fn recv(&mut self, n: Option<usize>) -> Result<Vec<u8>, (Vec<u8>, Option<io::ErrorKind>)> {
         loop {
-            let enough = n.is_some_and(|n| self.inbox.data.len() >= n);
-            if enough {
-                let n = n.expect("checked");
+            if let Some(n) = n.filter(|&n| self.inbox.data.len() >= n) {
                 return Ok(self.inbox.data.drain(..n).collect());
             }
-            if self.inbox.eof || self.inbox.error.is_some() || self.half.is_none() {
+            let Some(half) = self.read.as_mut().filter(|_| !self.inbox.eof && self.inbox.error.is_none()) else {
                 let all: Vec<u8> = self.inbox.data.drain(..).collect();
                 return match (n, self.inbox.error) {
                     (None, None) => Ok(all),
                     (_, err) => Err((all, err)),
                 };
-            }
-            let half = self.half.as_mut().expect("checked");
-            match half.read(&mut self.buf).await {
-                Ok(0) => self.inbox.eof = true,
-                Ok(k) => self.inbox.data.extend_from_slice(&self.buf[..k]),
-                Err(e) => self.inbox.error = Some(e.kind()),
-            }
+            };
+            let r = half.read(&mut self.buf).await;
+            take(&mut self.inbox, &self.buf, r);
         }
     }
 
-    /// Whether the socket holds bytes the peer has not read (so dropping it sends a RST).
-    pub async fn has_unread(&mut self) -> bool {
-        let Some(half) = self.half.as_mut() else { return false };
-        let mut one = [0u8; 1];
-        matches!(tokio::time::timeout(Duration::ZERO, half.peek(&mut one)).await, Ok(Ok(n)) if n > 0)
+    /// Writes one piece as one write (one segment in the simulation), reading in the background
+    /// meanwhile, then waits until it has reached the subject's host. While withholding, keeps it
+    /// for `release`.
+    pub async fn send_piece(&mut self, piece: Bytes) -> io::Result<()> {
+        if let Some(queue) = self.withheld.as_mut() {
+            queue.push(Deferred::Piece(piece));
+            return Ok(());
+        }
+        let reading = self.can_read();
+        let Some(w) = self.write.as_mut() else {
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the peer already closed its side"));
+        };
+        let written = read_while(&mut self.read, &mut self.inbox, &mut self.buf, reading, w.write_all(&piece)).await;
+        if let Some(mut link) = self.join() {
+            link.delivered().await;
+            self.part(link);
+        }
+        written
+    }
+
+    /// Half-closes: the subject's reader sees EOF; the peer can still receive. Inverse: none.
+    pub async fn eof(&mut self) -> Played {
+        if let Some(q) = self.withheld.as_mut() {
+            q.push(Deferred::Eof);
+            return Ok("eof (withheld)".into());
+        }
+        let Some(mut link) = self.join() else { return Ok("eof failed: the peer already closed".into()) };
+        let r = async {
+            link.ready_for_fin().await?;
+            link.shutdown().await?;
+            link.delivered().await;
+            Ok::<(), io::Error>(())
+        }
+        .await;
+        self.part(link);
+        Ok(outcome_line("eof", r))
+    }
+
+    /// Closes both directions: a FIN, or a RST if unread data is left, as a real close does.
+    pub async fn close(&mut self) -> Played {
+        if let Some(q) = self.withheld.as_mut() {
+            q.push(Deferred::Close);
+            return Ok("close (withheld)".into());
+        }
+        let r = match self.join() {
+            Some(mut link) => link.ready_for_fin().await,
+            None => Ok(()),
+        };
+        Ok(outcome_line("close", r))
+    }
+
+    /// Aborts the connection with a RST.
+    pub async fn reset(&mut self) -> Played {
+        if let Some(q) = self.withheld.as_mut() {
+            q.push(Deferred::Reset);
+            return Ok("reset (withheld)".into());
+        }
+        self.reading = false;
+        let Some(mut link) = self.join() else { return Err("the peer already closed the connection: there is nothing to reset".into()) };
+        if let Err(why) = link.arm_reset().await {
+            self.part(link);
+            return Err(why);
+        }
+        Ok("reset".into())
+    }
+
+    /// Stops reading, so the subject's writes back up. Inverse: `resume_reading`.
+    pub fn stop_reading(&mut self) -> Played {
+        self.reading = false;
+        Ok("stop_reading".into())
+    }
+
+    /// Reads again, releasing a backed-up subject. Inverse of `stop_reading`.
+    pub fn resume_reading(&mut self) -> Played {
+        self.reading = true;
+        Ok("resume_reading".into())
+    }
+
+    /// Stalls both directions. Where the world cannot, the peer withholds what it sends and
+    /// stops taking what arrives, until `release`. Inverse: `release`.
+    pub fn hold(&mut self, world: &impl World) -> Played {
+        if world.hold() {
+            return Ok("hold".into());
+        }
+        self.withheld.get_or_insert_with(Vec::new);
+        Ok("hold (the peer withholds its sends and reads nothing)".into())
+    }
+
+    /// Delivers what was held, in order. Inverse of `hold`.
+    pub async fn release(&mut self, world: &impl World) -> Played {
+        let Some(queue) = self.withheld.take() else {
+            world.release();
+            return Ok("release".into());
+        };
+        let mut done = Vec::new();
+        for deferred in queue {
+            let line = match deferred {
+                Deferred::Piece(p) => outcome_line(&format!("send {}", crate::vocab::bytes::show(&p)), self.send_piece(p).await),
+                Deferred::Eof => self.eof().await?,
+                Deferred::Close => self.close().await?,
+                Deferred::Reset => self.reset().await?,
+            };
+            done.push(line);
+        }
+        Ok(if done.is_empty() { "release".into() } else { format!("release: {}", done.join("; ")) })
+    }
+
+    /// Joins the halves back into the whole link, for the verbs that differ per world. Dropping
+    /// it instead of handing it back to [`Peer::part`] closes the connection.
+    fn join(&mut self) -> Option<Box<dyn Link>> {
+        match (self.read.take(), self.write.take()) {
+            (Some(r), Some(w)) => Some(r.unsplit(w)),
+            _ => None,
+        }
+    }
+
+    fn part(&mut self, link: Box<dyn Link>) {
+        let (r, w) = tokio::io::split(link);
+        self.read = Some(r);
+        self.write = Some(w);
     }
 }
 
-impl PeerWriter {
-    /// One write, one segment: turmoil never merges or splits writes.
-    pub async fn send(&mut self, piece: &[u8]) -> io::Result<()> {
-        match self.half.as_mut() {
-            Some(w) => w.write_all(piece).await,
-            None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "the peer already closed its side")),
+/// Runs `fut` while reading into `inbox` (when `reading`): one loop for `drive` and `send_piece`.
+async fn read_while<F: Future>(half: &mut Option<ReadHalf<Box<dyn Link>>>, inbox: &mut Inbox, buf: &mut [u8], reading: bool, fut: F) -> F::Output {
+    tokio::pin!(fut);
+    let Some(half) = half.as_mut().filter(|_| reading) else { return fut.await };
+    loop {
+        if inbox.eof || inbox.error.is_some() {
+            return fut.await;
+        }
+        tokio::select! {
+            biased;
+            out = &mut fut => return out,
+            r = half.read(buf) => take(inbox, buf, r),
         }
     }
 }
 
-/// Waits for a free send credit, so that a FIN sent next is not lost in a full queue.
-async fn writable(reader: &mut PeerReader, writer: &mut PeerWriter) -> io::Result<()> {
-    let (Some(r), Some(w)) = (reader.half.take(), writer.half.take()) else { return Ok(()) };
-    let stream = r.reunite(w).map_err(|_| io::Error::other("peer halves do not match"))?;
-    let ready = stream.writable().await;
-    let (r, w) = stream.into_split();
-    reader.half = Some(r);
-    writer.half = Some(w);
-    ready
-}
-
-/// Half-closes: a FIN after a free credit (the full-queue trap).
-pub async fn eof(reader: &mut PeerReader, writer: &mut PeerWriter) -> io::Result<()> {
-    writable(reader, writer).await?;
-    match writer.half.as_mut() {
-        Some(w) => w.shutdown().await,
-        None => Ok(()),
+fn take(inbox: &mut Inbox, buf: &[u8], r: io::Result<usize>) {
+    match r {
+        Ok(0) => inbox.eof = true,
+        Ok(n) => inbox.data.extend_from_slice(&buf[..n]),
+        Err(e) => inbox.error = Some(e.kind()),
     }
 }
 
-/// Closes both directions. A FIN, or a RST if unread data is left, as a real close does.
-pub async fn close(reader: &mut PeerReader, writer: &mut PeerWriter) -> io::Result<()> {
-    writable(reader, writer).await?;
-    reader.half = None;
-    writer.half = None;
-    Ok(())
-}
-
-/// Aborts with a RST. turmoil sends one only when a stream holding unread data is dropped.
-pub async fn reset(reader: &mut PeerReader, writer: &mut PeerWriter) -> Result<(), String> {
-    reader.reading = false;
-    if !reader.has_unread().await {
-        return Err("turmoil can send a RST only by dropping a stream that holds unread data, and the peer has read \
-                    everything: add `peer: stop_reading` before the subject's last write, then `peer: reset`"
-            .into());
+fn outcome_line(what: &str, r: io::Result<()>) -> String {
+    match r {
+        Ok(()) => what.to_string(),
+        Err(e) => format!("{what} failed: {e}"),
     }
-    reader.half = None;
-    writer.half = None;
-    Ok(())
 }

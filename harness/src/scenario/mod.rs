@@ -1,14 +1,20 @@
-//! A scenario: one YAML file, one case (../shared/contract/SCENARIO-FORMAT.md).
+//! A scenario: one YAML file, one case (docs/scenario-format.md).
 
+pub mod check;
 pub mod load;
+pub mod peer;
 pub mod schema;
+pub mod version;
 
-use crate::bytes::ByteString;
-use crate::op::Op;
-use crate::outcome::Outcome;
+pub use peer::{AllWord, PeerAction, RecvAmount};
+pub use version::VersionRange;
+
+use crate::vocab::op::Op;
+use crate::vocab::outcome::Outcome;
 use schemars::JsonSchema;
-use serde::de::{self, MapAccess, Visitor};
+use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeMap;
 use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
@@ -35,9 +41,15 @@ pub struct Scenario {
     /// Records behaviour without judging it: the verdict is INFORMATIONAL.
     #[serde(default)]
     pub informational: bool,
-    /// Where CPython versions differ on this case, and how (shown in reports).
+    /// Where CPython versions differ on this case, and how, in prose (shown in reports); the
+    /// steps' own `cpython:` maps give each version's outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpython: Option<String>,
+    /// Why this scenario can only be told in the simulation (real TCP cannot make what it
+    /// needs). Out of the simulation it is UNSUPPORTED with this reason. `tcp_capacity` and
+    /// `latency` imply it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim_only: Option<String>,
     pub steps: Vec<Step>,
 }
 
@@ -56,6 +68,11 @@ pub enum SubjectKind {
 impl SubjectKind {
     pub fn is_stream(self) -> bool {
         matches!(self, SubjectKind::StreamClient | SubjectKind::StreamServer)
+    }
+
+    /// Whether the subject opens the connection (the peer listens).
+    pub fn is_client(self) -> bool {
+        matches!(self, SubjectKind::StreamClient | SubjectKind::WsClient)
     }
 }
 
@@ -123,173 +140,6 @@ impl JsonSchema for Dur {
     }
 }
 
-/// One action of the harness's scripted peer: turmoil-style verbs, one per fault.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PeerAction {
-    /// Writes bytes, cut into separate writes of these sizes (`chunks`), with `gap` between
-    /// the pieces. The last piece takes whatever is left.
-    Send { send: ByteString, chunks: Option<Vec<usize>>, gap: Option<Dur> },
-    /// Waits in simulated time.
-    Sleep(Dur),
-    /// Half-closes: the subject's reader sees EOF; the peer can still receive. Inverse: none.
-    Eof,
-    /// Aborts with a RST (turmoil sends one when a stream holding unread data is dropped).
-    Reset,
-    /// Closes both directions with a FIN.
-    Close,
-    /// Reads `n` bytes, or everything up to EOF with `all`; checked against the step's `expect`.
-    Recv(RecvAmount),
-    /// Stops reading, so the subject's writes back up. Inverse: `resume_reading`.
-    StopReading,
-    /// Reads again, releasing a backed-up subject. Inverse of `stop_reading`.
-    ResumeReading,
-    /// Holds every segment in flight in both directions (a stall). Inverse: `release`.
-    Hold,
-    /// Delivers the held segments, in order. Inverse of `hold`.
-    Release,
-}
-
-/// How much a peer `recv` reads.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum RecvAmount {
-    Exactly(usize),
-    /// `all`: until EOF.
-    All(AllWord),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum AllWord {
-    All,
-}
-
-impl Serialize for PeerAction {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        match self {
-            PeerAction::Eof => s.serialize_str("eof"),
-            PeerAction::Reset => s.serialize_str("reset"),
-            PeerAction::Close => s.serialize_str("close"),
-            PeerAction::StopReading => s.serialize_str("stop_reading"),
-            PeerAction::ResumeReading => s.serialize_str("resume_reading"),
-            PeerAction::Hold => s.serialize_str("hold"),
-            PeerAction::Release => s.serialize_str("release"),
-            PeerAction::Sleep(d) => {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("sleep", d)?;
-                m.end()
-            }
-            PeerAction::Recv(a) => {
-                let mut m = s.serialize_map(Some(1))?;
-                m.serialize_entry("recv", a)?;
-                m.end()
-            }
-            PeerAction::Send { send, chunks, gap } => {
-                let mut m = s.serialize_map(None)?;
-                m.serialize_entry("send", &crate::bytes::YamlBytes(send))?;
-                if let Some(c) = chunks {
-                    m.serialize_entry("chunks", c)?;
-                }
-                if let Some(g) = gap {
-                    m.serialize_entry("gap", g)?;
-                }
-                m.end()
-            }
-        }
-    }
-}
-
-impl JsonSchema for PeerAction {
-    fn schema_name() -> Cow<'static, str> {
-        "PeerAction".into()
-    }
-    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        let bytes = g.subschema_for::<ByteString>();
-        let dur = g.subschema_for::<Dur>();
-        schemars::json_schema!({
-            "description": "An action of the scripted peer.",
-            "anyOf": [
-                {"type": "string", "enum": ["eof", "reset", "close", "stop_reading", "resume_reading", "hold", "release"]},
-                {"type": "object", "properties": {"send": bytes, "chunks": {"type": "array", "items": {"type": "integer", "minimum": 1}}, "gap": dur}, "required": ["send"], "additionalProperties": false},
-                {"type": "object", "properties": {"sleep": dur}, "required": ["sleep"], "additionalProperties": false},
-                {"type": "object", "properties": {"recv": {"anyOf": [{"type": "integer", "minimum": 0}, {"const": "all"}]}}, "required": ["recv"], "additionalProperties": false}
-            ]
-        })
-    }
-}
-
-const PEER_WORDS: &str = "eof, reset, close, stop_reading, resume_reading, hold, release";
-const PEER_MAPS: &str = "send (with chunks, gap), sleep, recv";
-
-impl<'de> Deserialize<'de> for PeerAction {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PeerAction;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                write!(f, "a peer action: one of {PEER_WORDS}, or a map: {PEER_MAPS}")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<PeerAction, E> {
-                Ok(match v {
-                    "eof" => PeerAction::Eof,
-                    "reset" => PeerAction::Reset,
-                    "close" => PeerAction::Close,
-                    "stop_reading" => PeerAction::StopReading,
-                    "resume_reading" => PeerAction::ResumeReading,
-                    "hold" => PeerAction::Hold,
-                    "release" => PeerAction::Release,
-                    "send" | "sleep" | "recv" => {
-                        return Err(E::custom(format!("peer action `{v}` needs an argument: write {{{v}: ...}}")))
-                    }
-                    other => return Err(E::custom(format!("unknown peer action `{other}`, expected one of {PEER_WORDS}, or {PEER_MAPS}"))),
-                })
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PeerAction, A::Error> {
-                let mut send = None;
-                let mut chunks = None;
-                let mut gap = None;
-                let mut action = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "send" => send = Some(map.next_value::<ByteString>()?),
-                        "chunks" => chunks = Some(map.next_value::<Vec<usize>>()?),
-                        "gap" => gap = Some(map.next_value::<Dur>()?),
-                        "sleep" => action = Some(PeerAction::Sleep(map.next_value()?)),
-                        "recv" => action = Some(PeerAction::Recv(map.next_value().map_err(|_: A::Error| de::Error::custom("recv takes a byte count or `all`"))?)),
-                        w @ ("eof" | "reset" | "close" | "stop_reading" | "resume_reading" | "hold" | "release") => {
-                            return Err(de::Error::custom(format!("peer action `{w}` takes no argument: write `peer: {w}`")))
-                        }
-                        other => return Err(de::Error::custom(format!("unknown peer action `{other}`, expected one of {PEER_MAPS}, or {PEER_WORDS}"))),
-                    }
-                }
-                match (send, action) {
-                    (Some(_), Some(_)) => Err(de::Error::custom("one peer action per step: split `send` and the other action into two steps")),
-                    (Some(send), None) => {
-                        if let Some(c) = &chunks {
-                            if c.is_empty() || c.contains(&0) {
-                                return Err(de::Error::custom("chunks must be non-empty and every size at least 1"));
-                            }
-                            if c.iter().sum::<usize>() > send.0.len() {
-                                return Err(de::Error::custom(format!(
-                                    "chunks add up to {} bytes but send has only {}: the last piece takes whatever is left, so list fewer sizes",
-                                    c.iter().sum::<usize>(),
-                                    send.0.len()
-                                )));
-                            }
-                        }
-                        Ok(PeerAction::Send { send, chunks, gap })
-                    }
-                    (None, Some(a)) if chunks.is_none() && gap.is_none() => Ok(a),
-                    (None, Some(_)) => Err(de::Error::custom("`chunks` and `gap` belong to `send`")),
-                    (None, None) => Err(de::Error::custom(format!("empty peer action: expected one of {PEER_MAPS}, or {PEER_WORDS}"))),
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
 /// One step, validated on its own (the location of a mistake is the step's).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(try_from = "RawStep", into = "RawStep")]
@@ -302,6 +152,18 @@ pub struct Step {
     pub within: Option<Dur>,
     pub pending_for: Option<Dur>,
     pub timeout: Option<Dur>,
+    /// The canonical outcome on particular CPython versions, where it differs: version range →
+    /// outcome, e.g. `"<3.13": {error: {type: Other, class: TypeError}}`.
+    pub cpython: BTreeMap<VersionRange, Outcome>,
+}
+
+impl Step {
+    /// The canonical outcome for a subject running asyncio on CPython `version` (`None`: the
+    /// scenario's own `expect`, CPython 3.13's documented behaviour).
+    pub fn expect_for(&self, version: Option<&str>) -> Option<&Outcome> {
+        let specific = version.and_then(|v| self.cpython.iter().find(|(range, _)| range.contains(v)).map(|(_, o)| o));
+        specific.or(self.expect.as_ref())
+    }
 }
 
 /// What a step does.
@@ -329,7 +191,7 @@ pub struct RawStep {
     #[serde(default, rename = "as", skip_serializing_if = "Option::is_none")]
     pub as_name: Option<String>,
     /// The canonical outcome.
-    #[serde(default, deserialize_with = "crate::outcome::present", skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "crate::vocab::outcome::present", skip_serializing_if = "Option::is_none")]
     pub expect: Option<Option<Outcome>>,
     /// Conformant but not canonical outcomes: matching one gives NON-STRICT.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -343,6 +205,9 @@ pub struct RawStep {
     /// Bounds the operation like a user's `wait_for`: the outcome is then `{timeout: true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
+    /// The canonical outcome on particular CPython versions, where it differs from `expect`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cpython: BTreeMap<VersionRange, Outcome>,
 }
 
 impl TryFrom<RawStep> for Step {
@@ -377,6 +242,9 @@ impl TryFrom<RawStep> for Step {
         if raw.as_name.is_some() && expect.is_some() {
             return Err("a step started with `as:` has no outcome yet: put `expect` on its `await:` step".into());
         }
+        if !raw.cpython.is_empty() && expect.is_none() {
+            return Err("`cpython` gives version-specific outcomes beside `expect`: add the canonical `expect` too".into());
+        }
         if !raw.also_accept.is_empty() && expect.is_none() {
             return Err("`also_accept` needs an `expect` (the canonical outcome)".into());
         }
@@ -393,6 +261,7 @@ impl TryFrom<RawStep> for Step {
             within: raw.within,
             pending_for: raw.pending_for,
             timeout: raw.timeout,
+            cpython: raw.cpython,
         })
     }
 }
@@ -406,6 +275,7 @@ impl From<Step> for RawStep {
             within: s.within,
             pending_for: s.pending_for,
             timeout: s.timeout,
+            cpython: s.cpython,
             ..Default::default()
         };
         match s.action {

@@ -54,6 +54,12 @@ impl StreamError {
     }
 
     /// The Python class CPython raises for this error.
+    /// `asyncio.CancelledError`, raised by an operation whose shared future was cancelled by
+    /// another caller (W12), not by the caller's own cancellation.
+    pub fn cancelled() -> StreamError {
+        StreamError::Other { class: "CancelledError".into(), message: String::new() }
+    }
+
     pub fn python_class(&self) -> &str {
         match self {
             StreamError::IncompleteRead { .. } => "IncompleteReadError",

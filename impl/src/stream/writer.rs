@@ -45,6 +45,9 @@ pub(crate) struct WriteState {
     /// Set when `connection_lost` has run: `Some(None)` clean, `Some(Some(e))` with an error.
     pub(crate) lost: Option<Option<StreamError>>,
     pub(crate) closed_waiters: Vec<Waker>,
+    /// The protocol's one `_closed` future was cancelled (a `wait_closed` was cancelled while it
+    /// waited): every `wait_closed` from then on raises CancelledError (W12).
+    pub(crate) closed_cancelled: bool,
     /// The transport task, woken when there is something new to write or to close.
     pub(crate) task: Option<Waker>,
 }
@@ -68,6 +71,7 @@ impl WriteState {
             lost_with: None,
             lost: None,
             closed_waiters: Vec::new(),
+            closed_cancelled: false,
             task: None,
         }
     }
@@ -289,9 +293,18 @@ impl StreamWriter {
     }
 
     /// Waits for `connection_lost`, and raises its exception if it had one.
+    ///
+    /// CPython awaits the protocol's one `_closed` future here, so cancelling a waiting
+    /// `wait_closed` (a `wait_for` that times out) cancels that future itself: every later or
+    /// concurrent `wait_closed` raises CancelledError, even after the connection closes (W12).
     pub async fn wait_closed(&self) -> Result<(), StreamError> {
-        poll_fn(|cx| {
+        let mut waiting = ClosedWaiter { writer: self, polled: false, done: false };
+        let out = poll_fn(|cx| {
+            waiting.polled = true;
             let mut st = self.lock();
+            if st.closed_cancelled {
+                return Poll::Ready(Err(StreamError::cancelled()));
+            }
             match &st.lost {
                 Some(None) => Poll::Ready(Ok(())),
                 Some(Some(e)) => Poll::Ready(Err(e.clone())),
@@ -301,7 +314,9 @@ impl StreamWriter {
                 }
             }
         })
-        .await
+        .await;
+        waiting.done = true;
+        out
     }
 
     /// Half-closes: a FIN once the buffer is flushed. Does nothing if closing or already done.
@@ -379,5 +394,27 @@ struct DrainGuard<'a> {
 impl Drop for DrainGuard<'_> {
     fn drop(&mut self) {
         self.writer.lock().drain_waiters.retain(|(w, _)| *w != self.id);
+    }
+}
+
+/// A `wait_closed` in progress; dropped while it waits, it cancels the shared close future.
+struct ClosedWaiter<'a> {
+    writer: &'a StreamWriter,
+    polled: bool,
+    done: bool,
+}
+
+impl Drop for ClosedWaiter<'_> {
+    fn drop(&mut self) {
+        if !self.polled || self.done {
+            return;
+        }
+        let mut st = self.writer.lock();
+        if st.lost.is_none() && !st.closed_cancelled {
+            st.closed_cancelled = true;
+            for w in st.closed_waiters.drain(..) {
+                w.wake();
+            }
+        }
     }
 }

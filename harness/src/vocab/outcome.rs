@@ -1,7 +1,8 @@
 //! `Outcome`: what an operation produced. The same type is an expectation in a scenario, an
 //! actual result in a transcript, and a reply on the driver wire.
 
-use crate::bytes::{show, ByteString};
+use super::bytes::{show, ByteString};
+use super::op::OkForm;
 use schemars::JsonSchema;
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -39,6 +40,20 @@ impl Value {
             Value::Port { port } => format!("port {port}"),
             Value::Subprotocol { subprotocol } => format!("subprotocol {subprotocol:?}"),
         }
+    }
+
+    /// Whether this value has the form an operation's `ok` takes.
+    pub fn has_form(&self, form: OkForm) -> bool {
+        matches!(
+            (self, form),
+            (Value::Null, OkForm::Null)
+                | (Value::Bool(_), OkForm::Bool)
+                | (Value::Int(_), OkForm::Int)
+                | (Value::Bytes(_), OkForm::Bytes)
+                | (Value::Port { .. }, OkForm::Port)
+                | (Value::Text { .. } | Value::Binary { .. }, OkForm::Message)
+                | (Value::Close { .. }, OkForm::Close)
+        )
     }
 
     /// Whether this (expected) value accepts `actual`.
@@ -289,31 +304,5 @@ impl Outcome {
 
     pub fn is_unsupported(&self) -> bool {
         matches!(self, Outcome::Error(e) if e.kind == Some(ErrorType::Unsupported))
-    }
-}
-
-impl From<&streamcheck_impl::stream::StreamError> for ErrorOutcome {
-    fn from(e: &streamcheck_impl::stream::StreamError) -> Self {
-        use streamcheck_impl::stream::StreamError as S;
-        let mut out = ErrorOutcome { message: Some(e.to_string()), ..Default::default() };
-        match e {
-            S::IncompleteRead { partial, expected } => {
-                out.kind = Some(ErrorType::IncompleteRead);
-                out.partial = Some(ByteString(partial.clone()));
-                out.expected = Some(expected.map(|n| n as u64));
-            }
-            S::LimitOverrun { consumed, .. } => {
-                out.kind = Some(ErrorType::LimitOverrun);
-                out.consumed = Some(*consumed as u64);
-            }
-            S::ValueError(_) => out.kind = Some(ErrorType::ValueError),
-            S::ConnectionReset(_) => out.kind = Some(ErrorType::ConnectionReset),
-            S::BrokenPipe(_) => out.kind = Some(ErrorType::BrokenPipe),
-            S::RuntimeError(_) | S::Other { .. } => {
-                out.kind = Some(ErrorType::Other);
-                out.class = Some(e.python_class().to_string());
-            }
-        }
-        out
     }
 }

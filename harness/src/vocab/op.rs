@@ -1,14 +1,13 @@
-//! `Op`: one operation of the implementation under test, named as in DRIVER-PROTOCOL.md.
+//! `Op`: one operation of the implementation under test, named as in docs/driver-protocol.md.
 //!
 //! The same type is read from scenario steps (`subject: {read: 5}`, `subject: readline`), run
 //! in process by the reference subject, and sent to outside adapters as an `op`-tagged JSON line
-//! ([`Op::to_driver`]). Extensions to the contract are marked "extension" and listed in
-//! docs/extensions.md.
+//! (its serialized form lives in [`super::wire`]). Extensions to the protocol are marked
+//! "extension" and listed in docs/extensions.md.
 
-use crate::bytes::ByteString;
+use super::bytes::ByteString;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value as Json};
 
 /// The separator argument of `readuntil`: one byte string, or `{any: [...]}` for CPython
 /// 3.13's tuple form (the match that ends first wins).
@@ -47,10 +46,44 @@ pub struct WsCloseArgs {
     pub reason: String,
 }
 
+/// Where a stream session opens: `open_connection(host, port, limit=...)`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Connect {
+    pub host: String,
+    pub port: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+/// Where a stream server listens: `start_server(host, 0, limit=...)`; the port is the subject's choice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    pub host: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
 /// One operation on the subject. Unit operations are written as a bare word (`readline`).
+///
+/// The session operations (`open_connection`, `start_server`, `reset`) are played by the
+/// harness when a scenario opens and ends, so scenario files cannot name them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
+    /// Session: the subject connects to the peer and becomes the client.
+    #[serde(skip_deserializing)]
+    #[schemars(skip)]
+    OpenConnection(Connect),
+    /// Session: the subject listens; the first connection it accepts becomes the session.
+    #[serde(skip_deserializing)]
+    #[schemars(skip)]
+    StartServer(Listen),
+    /// Session: closes everything the subject holds, so it can serve the next scenario.
+    #[serde(skip_deserializing)]
+    #[schemars(skip)]
+    Reset,
     /// `read(n)`: n < 0 reads to EOF.
     Read(i64),
     /// `readline()`.
@@ -97,6 +130,9 @@ impl Op {
     /// The operation's name in the driver protocol and in transcripts.
     pub fn name(&self) -> &'static str {
         match self {
+            Op::OpenConnection(_) => "open_connection",
+            Op::StartServer(_) => "start_server",
+            Op::Reset => "reset",
             Op::Read(_) => "read",
             Op::Readline => "readline",
             Op::Readexactly(_) => "readexactly",
@@ -126,29 +162,35 @@ impl Op {
         matches!(self, Op::Read(n) if *n > 0)
     }
 
-    /// The operation as the driver protocol's request line, without the `id`.
-    pub fn to_driver(&self) -> Json {
-        let mut v = match self {
-            Op::Read(n) | Op::Readexactly(n) => json!({"n": n}),
-            Op::Readuntil(Separator::One(s)) => json!({"separator": s}),
-            Op::Readuntil(Separator::Any { any }) => json!({"separators": any}),
-            Op::Write(d) => json!({"data": d}),
-            Op::Writelines(d) => json!({"data": d}),
-            Op::SetWriteBufferLimits(w) => json!({"high": w.high, "low": w.low}),
-            Op::WsSend(WsPayload::Text(t)) => json!({"text": t}),
-            Op::WsSend(WsPayload::Binary(b)) => json!({"binary": b}),
-            Op::WsPing(Some(d)) => json!({"data": d}),
-            Op::WsClose(a) => json!({"code": a.code, "reason": a.reason}),
-            _ => json!({}),
-        };
-        v["op"] = json!(self.name());
-        v
+    /// The form of this operation's `ok` value, which the driver wire checks replies against.
+    pub fn ok_form(&self) -> OkForm {
+        match self {
+            Op::Read(_) | Op::Readline | Op::Readexactly(_) | Op::Readuntil(_) => OkForm::Bytes,
+            Op::AtEof | Op::CanWriteEof | Op::IsClosing => OkForm::Bool,
+            Op::GetWriteBufferSize => OkForm::Int,
+            Op::StartServer(_) => OkForm::Port,
+            Op::WsRecv => OkForm::Message,
+            Op::WsClose(_) | Op::WsEcho => OkForm::Close,
+            Op::OpenConnection(_)
+            | Op::Reset
+            | Op::Write(_)
+            | Op::Writelines(_)
+            | Op::Drain
+            | Op::WriteEof
+            | Op::Close
+            | Op::WaitClosed
+            | Op::SetWriteBufferLimits(_)
+            | Op::WsSend(_)
+            | Op::WsPing(_) => OkForm::Null,
+        }
     }
 
     /// A short human rendering for transcripts: `readuntil "\r\n"`.
     pub fn describe(&self) -> String {
-        use crate::bytes::show;
+        use super::bytes::show;
         match self {
+            Op::OpenConnection(c) => format!("open_connection {}:{}", c.host, c.port),
+            Op::StartServer(_) => "start_server".into(),
             Op::Read(n) | Op::Readexactly(n) => format!("{} {n}", self.name()),
             Op::Readuntil(Separator::One(s)) => format!("readuntil {}", show(s.as_slice())),
             Op::Readuntil(Separator::Any { any }) => {
@@ -156,11 +198,29 @@ impl Op {
             }
             Op::Write(d) => format!("write {}", show(d.as_slice())),
             Op::Writelines(d) => format!("writelines [{}]", d.iter().map(|s| show(s.as_slice())).collect::<Vec<_>>().join(", ")),
-            Op::SetWriteBufferLimits(w) => format!("set_write_buffer_limits high={:?} low={:?}", w.high, w.low),
+            Op::SetWriteBufferLimits(w) => {
+                let marks: Vec<String> = [("high", w.high), ("low", w.low)].iter().filter_map(|(k, v)| v.map(|v| format!("{k}={v}"))).collect();
+                format!("set_write_buffer_limits {}", marks.join(" "))
+            }
             Op::WsSend(WsPayload::Text(t)) => format!("ws_send text {t:?}"),
             Op::WsSend(WsPayload::Binary(b)) => format!("ws_send binary {}", show(b.as_slice())),
             Op::WsClose(a) => format!("ws_close {:?} {:?}", a.code, a.reason),
             _ => self.name().to_string(),
         }
     }
+}
+
+/// The forms an `ok` value takes, per operation (docs/driver-protocol.md, the ops tables).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OkForm {
+    Null,
+    Bool,
+    Int,
+    Bytes,
+    /// `{"port": N}`.
+    Port,
+    /// `{"text": S}` or `{"binary": bytes}`.
+    Message,
+    /// `{"code": N or null, "reason": S}`.
+    Close,
 }

@@ -141,7 +141,7 @@ impl<'de> Visitor<'de> for ByteVisitor {
 
 fn decode_hex(s: &str) -> Result<Vec<u8>, String> {
     let digits: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("invalid hex \"{s}\": odd number of digits; write two digits per byte, e.g. \"0d0a\""));
     }
     digits
