@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamcheck::fuzz::chunks::{fuzz, FuzzResult};
-use streamcheck::report::{Report, ScenarioResult};
+use std::collections::BTreeSet;
+use streamcheck::report::{expected, Report, ScenarioResult};
 use streamcheck::run::subject::process::AdapterSpec;
 use streamcheck::run::subject::reference::Reference;
 use streamcheck::scenario::load::{discover, load_dir, load_files, LoadedScenario};
@@ -63,6 +64,10 @@ enum Command {
         /// How long one step may take on loopback before it is an ERROR (wall time).
         #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
         deadline: Duration,
+        /// Known divergences (reports/<implementation>/expected.yaml): exit 0 when every FAIL and
+        /// ERROR is listed with its verdict, non-zero on anything new or any stale entry.
+        #[arg(long)]
+        expect: Option<PathBuf>,
     },
     /// Validates scenario files (default: every file under scenarios/) and prints every error.
     Check { paths: Vec<PathBuf> },
@@ -145,8 +150,22 @@ fn target_of(adapter: Option<String>, implementation: Option<String>, world: Wor
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn cmd_run(filter: Option<String>, seed: u64, out: Option<PathBuf>, scenarios: PathBuf, adapter: Option<String>, implementation: Option<String>, world: WorldArg, jobs: usize, deadline: Duration) -> ExitCode {
+/// What `streamcheck run` was asked to do.
+struct RunArgs {
+    filter: Option<String>,
+    seed: u64,
+    out: Option<PathBuf>,
+    scenarios: PathBuf,
+    adapter: Option<String>,
+    implementation: Option<String>,
+    world: WorldArg,
+    jobs: usize,
+    deadline: Duration,
+    expect: Option<PathBuf>,
+}
+
+fn cmd_run(args: RunArgs) -> ExitCode {
+    let RunArgs { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect } = args;
     let (target, name, description) = match target_of(adapter, implementation, world) {
         Ok(t) => t,
         Err(e) => {
@@ -154,6 +173,15 @@ fn cmd_run(filter: Option<String>, seed: u64, out: Option<PathBuf>, scenarios: P
             return ExitCode::from(2);
         }
     };
+    let explained = match expect.as_deref().map(expected::load).transpose() {
+        Ok(e) => e.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(corpus) = select(&scenarios, None) else { return ExitCode::from(2) };
+    let corpus: BTreeSet<String> = corpus.into_iter().map(|l| l.id).collect();
     let picked = match select(&scenarios, filter.as_deref()) {
         Ok(p) => p,
         Err(code) => return code,
@@ -188,7 +216,7 @@ fn cmd_run(filter: Option<String>, seed: u64, out: Option<PathBuf>, scenarios: P
         let on = h.cpython.as_ref().map_or(String::new(), |v| format!(" on CPython {v}"));
         format!("{} {}{on}, driver protocol {}", h.name, h.version, h.protocol)
     });
-    let report = Report { implementation: name.clone(), description, seed, world: target.world(), subject, notes, results: suite.results };
+    let report = Report { implementation: name.clone(), description, seed, world: target.world(), subject, notes, explained, results: suite.results };
     println!("\n| verdict | scenarios |\n|---|---|");
     for (kind, n) in report.counts() {
         println!("| {} | {n} |", kind.label());
@@ -200,6 +228,16 @@ fn cmd_run(filter: Option<String>, seed: u64, out: Option<PathBuf>, scenarios: P
         return ExitCode::from(2);
     }
     println!("reports: {}/report.md, report.json, junit.xml", out.display());
+    if expect.is_some() {
+        let gate = expected::gate(&report, &report.explained, &corpus);
+        for u in &gate.unexpected {
+            println!("unexpected: {u} (not in {}): fix it, or explain it there", expect.as_deref().map_or(String::new(), |p| p.display().to_string()));
+        }
+        for s in &gate.stale {
+            println!("stale expectation: {s}");
+        }
+        return if gate.passes() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
     if report.results.iter().any(|r| r.verdict.kind.is_failure()) {
         ExitCode::FAILURE
     } else {
@@ -288,8 +326,8 @@ fn cmd_schema(write: Option<PathBuf>, driver: bool) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline } => {
-            cmd_run(filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline)
+        Command::Run { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect } => {
+            cmd_run(RunArgs { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect })
         }
         Command::Check { paths } => cmd_check(paths),
         Command::Schema { write, driver } => cmd_schema(write, driver),

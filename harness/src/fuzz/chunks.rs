@@ -58,6 +58,10 @@ fn expects_overrun(s: &Scenario) -> bool {
     })
 }
 
+/// Sends longer than this are played as written: their cuts would cost more than they find
+/// (the megabyte scenarios are about volume, not boundaries).
+const MAX_FUZZED_SEND: usize = 4096;
+
 /// Finds the sends and reads the fuzzer may touch.
 pub fn plan(s: &Scenario) -> Plan {
     let mut plan = Plan::default();
@@ -69,7 +73,7 @@ pub fn plan(s: &Scenario) -> Plan {
     let mut held = false;
     for (i, step) in s.steps.iter().enumerate() {
         match &step.action {
-            Action::Peer(PeerAction::Send { send, .. }) if pending_sensitive.is_empty() && !held && send.0.len() > 1 => {
+            Action::Peer(PeerAction::Send { send, .. }) if pending_sensitive.is_empty() && !held && (2..=MAX_FUZZED_SEND).contains(&send.0.len()) => {
                 plan.sends.push((i, send.0.len()));
             }
             Action::Peer(PeerAction::Hold) => held = true,

@@ -41,6 +41,16 @@ struct JsonScenario<'a> {
     simulated_ms: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cpython: Option<&'a str>,
+    /// Why it is not a PASS, from the implementation's expectations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    explanation: Option<Explanation<'a>>,
+}
+
+#[derive(Serialize)]
+struct Explanation<'a> {
+    reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link: Option<&'a str>,
 }
 
 pub fn render(report: &Report) -> String {
@@ -69,6 +79,7 @@ pub fn render(report: &Report) -> String {
                 elapsed_ms: elapsed_ms(r),
                 simulated_ms: (report.world == WorldKind::Sim).then(|| elapsed_ms(r)),
                 cpython: r.loaded.scenario.cpython.as_deref(),
+                explanation: report.explanation(r).map(|e| Explanation { reason: &e.reason, link: e.link.as_deref() }),
             })
             .collect(),
     };

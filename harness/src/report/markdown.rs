@@ -52,6 +52,16 @@ pub fn render(report: &Report) -> String {
                 let _ = writeln!(out, "{d}\n");
             }
             let _ = writeln!(out, "```\n{}\n```\n", r.verdict.explain());
+            match report.explanation(r) {
+                Some(e) => {
+                    let link = e.link.as_ref().map_or(String::new(), |l| format!(" ({l})"));
+                    let _ = writeln!(out, "**Why:** {}{link}\n", e.reason);
+                }
+                None if r.verdict.kind.is_failure() && !report.explained.is_empty() => {
+                    let _ = writeln!(out, "**Not explained yet:** this divergence is not in the implementation's expected.yaml.\n");
+                }
+                None => {}
+            }
         }
     }
     out

@@ -1,6 +1,7 @@
 //! Conformance reports: the results of one suite run, grouped by the clause each scenario
 //! checks (h2spec's habit), in three formats, one file each.
 
+pub mod expected;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -33,6 +34,8 @@ pub struct Report {
     pub subject: Option<String>,
     /// Caveats on the whole run, e.g. reduced timing precision.
     pub notes: Vec<String>,
+    /// The implementation's known divergences, with their reasons (expected.yaml).
+    pub explained: Vec<expected::Expectation>,
     pub results: Vec<ScenarioResult>,
 }
 
@@ -56,6 +59,11 @@ impl Report {
             members.sort_by(|a, b| a.loaded.id.cmp(&b.loaded.id));
         }
         groups
+    }
+
+    /// The explanation of a result that is not a PASS, if the expectations give one.
+    pub fn explanation(&self, r: &ScenarioResult) -> Option<&expected::Expectation> {
+        self.explained.iter().find(|e| e.scenario == r.loaded.id && e.verdict == r.verdict.kind.label())
     }
 
     /// One line: "130 scenarios: 128 PASS, 2 NON-STRICT".

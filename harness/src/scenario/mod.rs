@@ -104,6 +104,10 @@ pub struct NetworkConfig {
     /// Segments a direction holds before writes block (turmoil counts writes, not bytes; default 64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp_capacity: Option<usize>,
+    /// The scenario's volumes back up real TCP too (megabytes, past the kernels' buffers), so it
+    /// also runs on loopback, where `tcp_capacity` and `latency` do not apply.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub portable: bool,
 }
 
 /// A duration written as `5ms`, `2s`, `1m`.

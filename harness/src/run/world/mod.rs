@@ -47,10 +47,14 @@ impl WorldKind {
 pub const LOOPBACK_TOLERANCE: Duration = Duration::from_millis(50);
 
 /// Why `scenario` cannot be told truthfully outside the simulation, if it cannot: declared with
-/// `sim_only:`, or derived from what it asks of the network. Reads after "this scenario".
+/// `sim_only:`, or derived from what it asks of the network (unless it says `portable: true`).
+/// Reads after "this scenario".
 pub fn sim_only_reason(scenario: &Scenario) -> Option<String> {
     if let Some(reason) = &scenario.sim_only {
         return Some(reason.clone());
+    }
+    if scenario.network.portable {
+        return None;
     }
     if let Some(c) = scenario.network.tcp_capacity {
         return Some(format!(
