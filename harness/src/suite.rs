@@ -122,7 +122,11 @@ fn worker(scenarios: &[LoadedScenario], next: &AtomicUsize, target: &Target, opt
         let i = next.fetch_add(1, Ordering::SeqCst);
         let Some(loaded) = scenarios.get(i) else { break };
         let before = adapter.as_ref().map_or(0, |a| a.unstarted());
-        let transcript = rt.block_on(run_one(&loaded.scenario, target, options, adapter.as_ref()));
+        let transcript = match target {
+            // turmoil builds its own runtimes, so the simulation runs outside ours.
+            Target::SimReference => run(&loaded.scenario, &RunOptions { seed: options.seed, ..RunOptions::default() }),
+            _ => rt.block_on(run_one(&loaded.scenario, target, options, adapter.as_ref())),
+        };
         let missed = adapter.as_ref().map_or(0, |a| a.unstarted().saturating_sub(before));
         let verdict = judge(&loaded.scenario, &transcript, Strictness::Exact);
         if tx.send((i, ScenarioResult { loaded: loaded.clone(), verdict, transcript }, missed)).is_err() {
@@ -134,11 +138,11 @@ fn worker(scenarios: &[LoadedScenario], next: &AtomicUsize, target: &Target, opt
     }
 }
 
+/// One scenario on loopback.
 async fn run_one(scenario: &Scenario, target: &Target, options: &SuiteOptions, adapter: Option<&Arc<ProcessSubject>>) -> Transcript {
-    let sim = RunOptions { seed: options.seed, ..RunOptions::default() };
     let real = RunOptions { seed: options.seed, step_deadline: options.deadline, plan: None };
     match (target, adapter) {
-        (Target::SimReference, _) => run(scenario, &sim),
+        (Target::SimReference, _) => unreachable!("the simulation runs outside the runtime"),
         _ if sim_only_reason(scenario).is_some() => {
             let why = format!("sim only: this scenario {}", sim_only_reason(scenario).expect("checked"));
             Transcript::unsupported(options.seed, WorldKind::Loopback, why)
@@ -159,7 +163,9 @@ async fn run_one(scenario: &Scenario, target: &Target, options: &SuiteOptions, a
             if let Some(err) = t.harness_error.as_mut() {
                 err.push_str(&crate::run::subject::Subject::evidence(subject.as_ref()));
             }
-            subject.end_scenario(t.harness_error.is_none()).await;
+            if let Err(why) = subject.end_scenario(t.harness_error.is_none()).await {
+                t.harness_error.get_or_insert(why);
+            }
             t
         }
         (Target::Adapter(_), None) => unreachable!("an adapter target always has its subject"),

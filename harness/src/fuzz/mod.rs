@@ -1,2 +1,3 @@
 //! Chunk-boundary fuzzing.
 pub mod chunks;
+pub mod differential;

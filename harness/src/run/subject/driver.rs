@@ -40,8 +40,14 @@ impl StartError {
     }
 }
 
-/// A request just sent: its id, then receivers for its `started` and its final reply.
-pub type Sent = (u64, oneshot::Receiver<()>, oneshot::Receiver<Result<Final, Broken>>);
+/// A request just sent.
+pub struct Sent {
+    pub id: u64,
+    /// The request line's length: a long one takes the adapter a while just to read.
+    pub len: usize,
+    pub started: oneshot::Receiver<()>,
+    pub reply: oneshot::Receiver<Result<Final, Broken>>,
+}
 
 /// A request waiting for its final reply.
 struct Waiter {
@@ -107,7 +113,10 @@ impl Conn {
                 let code = status.and_then(|s| s.code());
                 let what = format!("exited before its hello ({}){}", status.map_or("?".into(), |s| s.to_string()), tail());
                 return Err(match code {
-                    Some(126) | Some(127) => StartError::Command(format!("the adapter command `{command}` cannot be run: {}", tail_text(&stderr).trim())),
+                    Some(126) | Some(127) => StartError::Command(format!(
+                        "the adapter command `{command}` cannot be run ({}): check the path, or install it (implementations.yaml says how)",
+                        last_line(&stderr)
+                    )),
                     _ => StartError::Failed(what),
                 });
             }
@@ -131,11 +140,11 @@ impl Conn {
     pub fn send(&self, op: &Op) -> Result<Sent, Broken> {
         let (started_tx, started) = oneshot::channel();
         let (reply_tx, reply) = oneshot::channel();
-        let id = self.send_raw(WireOp::from(op), Waiter { started: Some(started_tx), reply: Some(reply_tx) })?;
-        Ok((id, started, reply))
+        let (id, len) = self.send_raw(WireOp::from(op), Waiter { started: Some(started_tx), reply: Some(reply_tx) })?;
+        Ok(Sent { id, len, started, reply })
     }
 
-    fn send_raw(&self, op: WireOp, waiter: Waiter) -> Result<u64, Broken> {
+    fn send_raw(&self, op: WireOp, waiter: Waiter) -> Result<(u64, usize), Broken> {
         let mut s = self.state.lock().expect("state lock");
         if let Some(why) = &s.broken {
             return Err(Broken(why.clone()));
@@ -149,8 +158,9 @@ impl Conn {
         }
         s.waiting.insert(id, waiter);
         drop(s);
+        let len = line.len();
         let _ = self.lines.send(line);
-        Ok(id)
+        Ok((id, len))
     }
 
     /// Fires `started` for `id` if it has not come, and counts it: the report's timing is then
@@ -177,7 +187,7 @@ impl Conn {
         }
         s.settling.insert(target);
         drop(s);
-        if let Ok(id) = self.send_raw(WireOp::Cancel { target }, Waiter { started: None, reply: None }) {
+        if let Ok((id, _)) = self.send_raw(WireOp::Cancel { target }, Waiter { started: None, reply: None }) {
             self.state.lock().expect("state lock").settling.insert(id);
         }
     }
@@ -403,6 +413,12 @@ fn tail_text(tail: &Mutex<VecDeque<u8>>) -> String {
     } else {
         format!("\nstderr (last lines):\n  {}", last.iter().map(|l| cut(l, 200)).collect::<Vec<_>>().join("\n  "))
     }
+}
+
+/// The last line the adapter wrote on stderr, for one-line messages.
+fn last_line(tail: &Mutex<VecDeque<u8>>) -> String {
+    let bytes: Vec<u8> = tail.lock().expect("tail lock").iter().copied().collect();
+    String::from_utf8_lossy(&bytes).lines().rev().find(|l| !l.trim().is_empty()).map_or("no message".into(), |l| cut(l.trim(), 200))
 }
 
 fn quote(line: &[u8]) -> String {

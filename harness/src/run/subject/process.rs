@@ -2,7 +2,7 @@
 //! scenario after scenario (`reset` between them); after anything that breaks the protocol it
 //! is killed, process group and all, and a fresh one serves the next scenario.
 
-use super::driver::{Conn, StartError};
+use super::driver::{Conn, Sent, StartError};
 use super::{Broken, BoxFuture, Started, Subject};
 use crate::vocab::op::Op;
 use crate::vocab::outcome::Outcome;
@@ -84,15 +84,25 @@ impl ProcessSubject {
     }
 
     /// Ends a scenario: `reset` on a healthy adapter, or kill a broken or unresponsive one.
-    pub async fn end_scenario(&self, healthy: bool) {
-        let Some(conn) = self.current() else { return };
-        if healthy && !conn.is_broken() {
-            let reset = tokio::time::timeout(self.spec.deadline, self.call(Op::Reset, tokio::sync::oneshot::channel().0)).await;
-            if matches!(reset, Ok(Ok(Outcome::Ok(_)))) && conn.settle(self.spec.deadline).await.is_ok() {
-                return;
-            }
+    /// `Err` says how an adapter that seemed healthy broke while the scenario ended (a second
+    /// reply after the last step, a reset it did not answer): the scenario is then ERROR too.
+    pub async fn end_scenario(&self, healthy: bool) -> Result<(), String> {
+        let Some(conn) = self.current() else { return Ok(()) };
+        if !healthy {
+            self.stop().await;
+            return Ok(());
         }
-        self.stop().await;
+        let reset = tokio::time::timeout(self.spec.deadline, self.call(Op::Reset, tokio::sync::oneshot::channel().0)).await;
+        let outcome = match reset {
+            Ok(Ok(Outcome::Ok(_))) => conn.settle(self.spec.deadline).await.map_err(|b| b.0),
+            Ok(Ok(other)) => Err(format!("the adapter answered `reset` with {}", other.show())),
+            Ok(Err(broken)) => Err(broken.0),
+            Err(_) => Err(format!("the adapter did not answer `reset` within {}s", self.spec.deadline.as_secs_f64())),
+        };
+        if outcome.is_err() {
+            self.stop().await;
+        }
+        outcome.map_err(|why| format!("after the last step: {why}{}", conn.evidence()))
     }
 
     /// Kills the adapter, if one runs.
@@ -130,8 +140,10 @@ impl Subject for ProcessSubject {
         let grace = self.spec.started_grace;
         Box::pin(async move {
             let conn = conn.ok_or_else(|| Broken("the adapter is not running".into()))?;
-            let (id, started_rx, reply) = conn.send(&op)?;
+            let Sent { id, len, started: started_rx, reply } = conn.send(&op)?;
             let mut guard = CancelOnDrop { conn: conn.clone(), id, armed: true };
+            // A long request takes a while to read: the grace grows by 1 ms per 8 KiB of it.
+            let grace = grace + Duration::from_micros(len as u64 / 8);
             let relay = {
                 let conn = conn.clone();
                 async move {
