@@ -20,6 +20,16 @@ fn committed_schema_is_current() {
 }
 
 #[test]
+fn committed_driver_schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/driver-protocol.schema.json");
+    let committed = std::fs::read_to_string(&path).expect("docs/driver-protocol.schema.json exists");
+    assert!(
+        committed == streamcheck::vocab::wire::driver_schema(),
+        "docs/driver-protocol.schema.json is stale: regenerate it with `cargo run -p streamcheck -- schema --driver --write docs/driver-protocol.schema.json`"
+    );
+}
+
+#[test]
 fn every_scenario_points_editors_at_the_schema() {
     let (loaded, errors) = load_dir(&root());
     assert!(errors.is_empty(), "{errors:?}");
