@@ -79,10 +79,23 @@ enum Command {
         #[arg(long)]
         driver: bool,
     },
-    /// Lists the scenarios.
+    /// Lists the scenarios (or, with --implementations, the names in implementations.yaml).
     List {
         #[arg(long, default_value = "scenarios")]
         scenarios: PathBuf,
+        #[arg(long)]
+        implementations: bool,
+    },
+    /// Runs the `install` command of an implementation of implementations.yaml.
+    Install { name: String },
+    /// Writes reports/README.md: the published reports side by side.
+    Matrix {
+        /// The reports folder: `reference` and every implementation of implementations.yaml.
+        #[arg(long, default_value = "reports")]
+        reports: PathBuf,
+        /// Where to write it (default: print it).
+        #[arg(long)]
+        write: Option<PathBuf>,
     },
     /// Fuzzes chunk boundaries: re-splits the peer's sends and moves reads between the pieces.
     Fuzz {
@@ -133,7 +146,7 @@ fn target_of(adapter: Option<String>, implementation: Option<String>, world: Wor
     if let Some(name) = implementation {
         let list = streamcheck::implementations::load(Path::new("implementations.yaml"))?;
         let i = streamcheck::implementations::find(&list, &name)?;
-        let description = format!("{} ({}). Installed by `{}`.", i.description, i.homepage, i.install);
+        let description = format!("{} ({}). Install it with `streamcheck install {}`.", i.description, i.homepage, i.name);
         return Ok((Target::Adapter(AdapterSpec::new(&i.start)), i.name, description));
     }
     if let Some(a) = adapter {
@@ -307,6 +320,60 @@ fn cmd_fuzz(filter: Option<String>, cases: u32, seed: u64, scenarios: PathBuf) -
     }
 }
 
+fn cmd_install(name: &str) -> ExitCode {
+    let found = streamcheck::implementations::load(Path::new("implementations.yaml")).and_then(|l| streamcheck::implementations::find(&l, name));
+    let i = match found {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    eprintln!("installing {}: {}", i.name, i.install);
+    match std::process::Command::new("sh").arg("-c").arg(&i.install).status() {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            eprintln!("the install command of {} failed ({s}): run it by hand to see why", i.name);
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("cannot run sh for the install command: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn cmd_matrix(reports: &Path, write: Option<PathBuf>) -> ExitCode {
+    let names = match streamcheck::implementations::load(Path::new("implementations.yaml")) {
+        Ok(list) => std::iter::once("reference".to_string()).chain(list.into_iter().map(|i| i.name)).collect::<Vec<_>>(),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let published = match streamcheck::report::matrix::read_all(reports, &names) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}: regenerate the reports with `bash scripts/reports.sh`");
+            return ExitCode::from(2);
+        }
+    };
+    let page = streamcheck::report::matrix::render(&published);
+    match write {
+        Some(path) => match std::fs::write(&path, page) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("cannot write {}: {e}", path.display());
+                ExitCode::from(2)
+            }
+        },
+        None => {
+            print!("{page}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 fn cmd_schema(write: Option<PathBuf>, driver: bool) -> ExitCode {
     let schema = if driver { driver_schema() } else { scenario_schema() };
     match write {
@@ -331,7 +398,21 @@ fn main() -> ExitCode {
         }
         Command::Check { paths } => cmd_check(paths),
         Command::Schema { write, driver } => cmd_schema(write, driver),
-        Command::List { scenarios } => match select(&scenarios, None) {
+        Command::List { implementations: true, .. } => match streamcheck::implementations::load(Path::new("implementations.yaml")) {
+            Ok(list) => {
+                for i in list {
+                    println!("{}", i.name);
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Install { name } => cmd_install(&name),
+        Command::Matrix { reports, write } => cmd_matrix(&reports, write),
+        Command::List { scenarios, .. } => match select(&scenarios, None) {
             Ok(all) => {
                 for l in all {
                     println!("{:<70} {}", l.id, l.scenario.spec);

@@ -130,18 +130,19 @@ fn judge_steps(scenario: &Scenario, transcript: &Transcript, strictness: Strictn
             Action::Peer(_) => None,
         };
         if let Some(wait) = step.pending_for {
-            match transcript.pending_check_of(i) {
-                Some(e) if e.still_pending == Some(true) => {}
-                Some(e) => {
-                    return Verdict::at(
-                        VerdictKind::Fail,
-                        i,
-                        vec![format!("still pending after {wait}")],
-                        e.outcome.as_ref().map(Outcome::show),
-                        format!("completed before `pending_for: {wait}` elapsed"),
-                    )
+            let at_once = step.version_outcome(transcript.cpython.as_deref());
+            match (transcript.pending_check_of(i), at_once) {
+                (Some(e), None) if e.still_pending == Some(true) => {}
+                // On this version the operation does not block: it completes with this outcome.
+                (Some(e), Some(o)) if e.still_pending == Some(false) && e.outcome.as_ref().is_some_and(|a| o.accepts(a)) => {}
+                (Some(e), at_once) => {
+                    let (expected, reason) = match at_once {
+                        None => (format!("still pending after {wait}"), format!("completed before `pending_for: {wait}` elapsed")),
+                        Some(o) => (format!("{} at once (this CPython version)", o.show()), "on this CPython version it must complete at once".to_string()),
+                    };
+                    return Verdict::at(VerdictKind::Fail, i, vec![expected], e.outcome.as_ref().map(Outcome::show).or(Some("still pending".into())), reason);
                 }
-                None => return Verdict::at(VerdictKind::Error, i, vec![], None, "the run recorded no pending check for this step".into()),
+                (None, _) => return Verdict::at(VerdictKind::Error, i, vec![], None, "the run recorded no pending check for this step".into()),
             }
         }
         let judged = step.name.is_none() && !matches!(&step.action, Action::Peer(p) if !matches!(p, PeerAction::Recv(_)));
@@ -318,5 +319,21 @@ mod tests {
         let t = Transcript::unsupported(0, crate::run::world::WorldKind::Loopback, "sim only".into());
         let v = judge(&s, &t, Strictness::Exact);
         assert_eq!((v.kind, v.reason.as_deref()), (VerdictKind::Unsupported, Some("sim only")));
+    }
+
+    #[test]
+    fn a_version_that_does_not_block_is_judged_by_its_outcome_at_once() {
+        let s = scenario("  - subject: drain\n    as: d\n    pending_for: 10ms\n    cpython: {\"<3.10\": {error: {type: Other, class: AssertionError}}}\n  - await: d\n    expect: {ok: null}\n");
+        let check = |pending: bool, o: &str| Event { still_pending: Some(pending), outcome: (!pending).then(|| outcome(o)), ..done(0, o, 0) };
+        let on = |v: &str, events: Vec<Event>| {
+            let mut t = transcript(events);
+            t.cpython = Some(v.into());
+            judge(&s, &t, Strictness::Exact).kind
+        };
+        let assertion = "{error: {type: Other, class: AssertionError, message: \"\"}}";
+        assert_eq!(on("3.9.18", vec![check(false, assertion), done(1, assertion, 0)]), VerdictKind::Fail, "the await still expects ok on 3.9");
+        assert_eq!(on("3.9.18", vec![check(true, "{ok: null}"), done(1, "{ok: null}", 0)]), VerdictKind::Fail, "3.9 must not block");
+        assert_eq!(on("3.13.0", vec![check(false, assertion), done(1, assertion, 0)]), VerdictKind::Fail);
+        assert_eq!(on("3.13.0", vec![check(true, "{ok: null}"), done(1, "{ok: null}", 0)]), VerdictKind::Pass);
     }
 }

@@ -5,6 +5,7 @@ pub mod expected;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 
 use crate::run::world::WorldKind;
 use crate::scenario::load::LoadedScenario;

@@ -165,8 +165,12 @@ impl Step {
     /// The canonical outcome for a subject running asyncio on CPython `version` (`None`: the
     /// scenario's own `expect`, CPython 3.13's documented behaviour).
     pub fn expect_for(&self, version: Option<&str>) -> Option<&Outcome> {
-        let specific = version.and_then(|v| self.cpython.iter().find(|(range, _)| range.contains(v)).map(|(_, o)| o));
-        specific.or(self.expect.as_ref())
+        self.version_outcome(version).or(self.expect.as_ref())
+    }
+
+    /// The outcome this step's `cpython:` gives for CPython `version`, if one does.
+    pub fn version_outcome(&self, version: Option<&str>) -> Option<&Outcome> {
+        version.and_then(|v| self.cpython.iter().find(|(range, _)| range.contains(v)).map(|(_, o)| o))
     }
 }
 
@@ -209,7 +213,8 @@ pub struct RawStep {
     /// Bounds the operation like a user's `wait_for`: the outcome is then `{timeout: true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<Dur>,
-    /// The canonical outcome on particular CPython versions, where it differs from `expect`.
+    /// The canonical outcome on particular CPython versions, where it differs from `expect`; on a
+    /// `pending_for` step, the outcome it completes with at once there instead of blocking.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cpython: BTreeMap<VersionRange, Outcome>,
 }
@@ -246,8 +251,8 @@ impl TryFrom<RawStep> for Step {
         if raw.as_name.is_some() && expect.is_some() {
             return Err("a step started with `as:` has no outcome yet: put `expect` on its `await:` step".into());
         }
-        if !raw.cpython.is_empty() && expect.is_none() {
-            return Err("`cpython` gives version-specific outcomes beside `expect`: add the canonical `expect` too".into());
+        if !raw.cpython.is_empty() && expect.is_none() && raw.pending_for.is_none() {
+            return Err("`cpython` gives version-specific outcomes beside `expect` (or, on a `pending_for` step, the outcome it completes with at once on those versions): add the canonical `expect`".into());
         }
         if !raw.also_accept.is_empty() && expect.is_none() {
             return Err("`also_accept` needs an `expect` (the canonical outcome)".into());

@@ -81,8 +81,12 @@ pub struct Conn {
 
 impl Conn {
     /// Starts `command` (run by `sh -c`, in its own process group) and waits for its hello.
-    pub async fn start(command: &str, hello_deadline: Duration) -> Result<Conn, StartError> {
-        let mut child = Command::new("sh")
+    pub async fn start(command: &str, dir: Option<&std::path::Path>, hello_deadline: Duration) -> Result<Conn, StartError> {
+        let mut command_line = Command::new("sh");
+        if let Some(dir) = dir {
+            command_line.current_dir(dir);
+        }
+        let mut child = command_line
             .arg("-c")
             .arg(format!("exec {command}"))
             .stdin(Stdio::piped())

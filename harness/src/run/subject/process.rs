@@ -15,6 +15,8 @@ use std::time::Duration;
 pub struct AdapterSpec {
     /// The command line, run by `sh -c`.
     pub command: String,
+    /// The folder it runs in (default: the current one).
+    pub dir: Option<std::path::PathBuf>,
     /// How long a request may take (the step deadline on loopback), and a cancel.
     pub deadline: Duration,
     /// How long the hello may take.
@@ -27,6 +29,7 @@ impl AdapterSpec {
     pub fn new(command: &str) -> AdapterSpec {
         AdapterSpec {
             command: command.to_string(),
+            dir: None,
             deadline: crate::run::LOOPBACK_DEADLINE,
             hello_deadline: Duration::from_secs(10),
             started_grace: Duration::from_millis(100),
@@ -67,7 +70,7 @@ impl ProcessSubject {
                 return Err(StartError::Failed(format!("not tried: the adapter failed to start {failed} times in a row (last: {last})")));
             }
         }
-        match Conn::start(&self.spec.command, self.spec.hello_deadline).await {
+        match Conn::start(&self.spec.command, self.spec.dir.as_deref(), self.spec.hello_deadline).await {
             Ok(conn) => {
                 *self.failed_starts.lock().expect("starts lock") = (0, None);
                 let hello = conn.hello.clone();
