@@ -115,3 +115,32 @@ fn slowest() {
     let median = times[times.len() / 2].0;
     eprintln!("median {median:?}");
 }
+
+#[test]
+#[ignore]
+fn early_reads_really_wait() {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    use std::sync::Arc;
+    let mut runner = TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &[5; 32]));
+    let strategy = streamcheck::fuzz::differential::scenarios(true);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (mut early, mut bad) = (0, 0);
+    for _ in 0..2000 {
+        let mut s = strategy.new_tree(&mut runner).unwrap().current();
+        for st in s.steps.iter_mut() {
+            if st.name.is_some() {
+                st.pending_for = Some(streamcheck::scenario::Dur(Duration::from_millis(3)));
+                early += 1;
+            }
+        }
+        let tr = rt.block_on(streamcheck::run::world::loopback::run(&s, &Default::default(), Arc::new(streamcheck::run::subject::reference::Reference::<streamcheck_impl::stream::TokioNet>::new())));
+        assert!(tr.harness_error.is_none(), "{:?}", tr.harness_error);
+        if tr.events.iter().any(|e| e.still_pending == Some(false)) {
+            bad += 1;
+            if bad <= 3 { eprintln!("{}", tr.to_text()); }
+        }
+    }
+    eprintln!("{early} early reads, {bad} scenarios with one that did not wait");
+    assert_eq!(bad, 0);
+}

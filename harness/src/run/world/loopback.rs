@@ -21,11 +21,8 @@ use crate::scenario::Scenario;
 use crate::transcript::Transcript;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
@@ -74,7 +71,7 @@ impl World for Loopback {
         let port = listener.local_addr()?.port();
         let accept: Accept = Box::pin(async move {
             let (stream, _) = listener.accept().await?;
-            RealLink::new(stream).map(|l| Box::new(l) as Box<dyn Link>)
+            link(stream)
         });
         Ok(("127.0.0.1".into(), port, accept))
     }
@@ -83,7 +80,7 @@ impl World for Loopback {
         let socket = TcpSocket::new_v4()?;
         socket.set_recv_buffer_size(PEER_RCVBUF)?;
         let stream = socket.connect(([127, 0, 0, 1], port).into()).await?;
-        Ok(Box::new(RealLink::new(stream)?))
+        link(stream)
     }
 
     fn hold(&self) -> bool {
@@ -106,54 +103,32 @@ pub async fn run(scenario: &Scenario, options: &RunOptions, subject: Arc<dyn Sub
     Transcript { seed: options.seed, events, harness_error: result.err(), world: WorldKind::Loopback, ..Transcript::default() }
 }
 
-/// A real socket as the peer's link.
-struct RealLink(TcpStream);
+/// A real socket, with Nagle off so that each piece leaves as it is written.
+fn link(stream: TcpStream) -> io::Result<Box<dyn Link>> {
+    stream.set_nodelay(true)?;
+    Ok(Box::new(stream))
+}
 
-impl RealLink {
-    fn new(stream: TcpStream) -> io::Result<RealLink> {
-        stream.set_nodelay(true)?;
-        Ok(RealLink(stream))
-    }
-
-    /// Bytes written but not yet acknowledged by the other kernel (SIOCOUTQ).
-    fn unacked(&self) -> usize {
-        let mut n: libc::c_int = 0;
-        // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int for a TCP socket we own.
-        let r = unsafe { libc::ioctl(self.0.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
-        if r == 0 {
-            n.max(0) as usize
-        } else {
-            0
-        }
+/// Bytes written but not yet acknowledged by the other kernel (SIOCOUTQ).
+fn unacked(stream: &TcpStream) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int for a TCP socket we own.
+    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    if r == 0 {
+        n.max(0) as usize
+    } else {
+        0
     }
 }
 
-impl AsyncRead for RealLink {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for RealLink {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
-impl Link for RealLink {
+impl Link for TcpStream {
     fn delivered(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async {
-            let mut left = self.unacked();
+            let mut left = unacked(self);
             let mut progress = Instant::now();
             while left > 0 && progress.elapsed() < STALL {
                 tokio::time::sleep(Duration::from_micros(200)).await;
-                let now = self.unacked();
+                let now = unacked(self);
                 if now < left {
                     progress = Instant::now();
                 }
@@ -169,6 +144,6 @@ impl Link for RealLink {
     }
 
     fn arm_reset(&mut self) -> BoxFuture<'_, Result<(), String>> {
-        Box::pin(async { self.0.set_zero_linger().map_err(|e| format!("cannot set SO_LINGER to 0 for a reset: {e}")) })
+        Box::pin(async { self.set_zero_linger().map_err(|e| format!("cannot set SO_LINGER to 0 for a reset: {e}")) })
     }
 }

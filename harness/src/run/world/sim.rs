@@ -14,11 +14,8 @@ use crate::run::RunOptions;
 use crate::scenario::Scenario;
 use crate::transcript::Transcript;
 use std::io;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::mpsc;
 
 const PEER_PORT: u16 = 9000;
@@ -45,13 +42,13 @@ impl World for Sim {
 
     async fn listen(&self) -> io::Result<(String, u16, Accept)> {
         let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PEER_PORT)).await?;
-        let accept: Accept = Box::pin(async move { listener.accept().await.map(|(s, _)| Box::new(SimLink(s)) as Box<dyn Link>) });
+        let accept: Accept = Box::pin(async move { listener.accept().await.map(|(s, _)| Box::new(s) as Box<dyn Link>) });
         Ok(("peer".into(), PEER_PORT, accept))
     }
 
     async fn connect(&self, port: u16) -> io::Result<Box<dyn Link>> {
         let stream = turmoil::net::TcpStream::connect(("subject", port)).await?;
-        Ok(Box::new(SimLink(stream)))
+        Ok(Box::new(stream))
     }
 
     fn hold(&self) -> bool {
@@ -111,40 +108,20 @@ pub fn run(scenario: &Scenario, options: &RunOptions, make: SubjectMaker) -> Tra
     Transcript { seed: options.seed, events, harness_error: error, ..Transcript::default() }
 }
 
-/// A turmoil stream as the peer's link.
-struct SimLink(turmoil::net::TcpStream);
-
-impl AsyncRead for SimLink {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for SimLink {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-}
-
-impl Link for SimLink {
+/// A turmoil stream is the peer's link as it is.
+impl Link for turmoil::net::TcpStream {
     fn delivered(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
 
     fn ready_for_fin(&mut self) -> BoxFuture<'_, io::Result<()>> {
-        Box::pin(self.0.writable())
+        Box::pin(self.writable())
     }
 
     fn arm_reset(&mut self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async {
             let mut one = [0u8; 1];
-            match tokio::time::timeout(Duration::ZERO, self.0.peek(&mut one)).await {
+            match tokio::time::timeout(Duration::ZERO, self.peek(&mut one)).await {
                 Ok(Ok(n)) if n > 0 => Ok(()),
                 _ => Err("turmoil can send a RST only by dropping a stream that holds unread data, and the peer has read \
                           everything: add `peer: stop_reading` before the subject's last write, then `peer: reset`"
