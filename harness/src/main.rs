@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use streamcheck::fuzz::chunks::{fuzz, FuzzResult};
+use streamcheck::fuzz::differential::{differential, DiffOptions, DiffResult, Side};
 use std::collections::BTreeSet;
 use streamcheck::report::{expected, Report, ScenarioResult};
 use streamcheck::run::subject::process::AdapterSpec;
@@ -97,17 +98,25 @@ enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
-    /// Fuzzes chunk boundaries: re-splits the peer's sends and moves reads between the pieces.
+    /// Fuzzes chunk boundaries (re-splits the peer's sends and moves reads between the pieces),
+    /// or, with --impl and --against, plays random scenarios on two implementations until they
+    /// disagree and prints the first disagreement, shrunk, as a scenario.
     Fuzz {
         #[arg(long)]
         filter: Option<String>,
-        /// Perturbations per scenario.
+        /// Perturbations per scenario, or random scenarios for a differential run.
         #[arg(long, default_value_t = 64)]
         cases: u32,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         #[arg(long, default_value = "scenarios")]
         scenarios: PathBuf,
+        /// Differential: the implementation judged (`reference`, a name of implementations.yaml, or `cmd:<command line>`).
+        #[arg(long = "impl", value_name = "A", requires = "against")]
+        implementation: Option<String>,
+        /// Differential: the oracle whose outcomes the saved scenario expects.
+        #[arg(long, value_name = "B", requires = "implementation")]
+        against: Option<String>,
     },
     /// Serves an implementation over the driver protocol on stdin/stdout: `adapter reference`.
     Adapter {
@@ -374,6 +383,47 @@ fn cmd_matrix(reports: &Path, write: Option<PathBuf>) -> ExitCode {
     }
 }
 
+/// `reference`, an implementation of implementations.yaml, or `cmd:<command line>`.
+fn side(name: &str) -> Result<Side, String> {
+    if name == "reference" {
+        return Ok(Side::Reference);
+    }
+    if let Some(command) = name.strip_prefix("cmd:") {
+        return Ok(Side::Adapter(AdapterSpec::new(command)));
+    }
+    let list = streamcheck::implementations::load(Path::new("implementations.yaml"))?;
+    let i = streamcheck::implementations::find(&list, name).map_err(|e| format!("{e}, or `reference`, or `cmd:<command line>`"))?;
+    Ok(Side::Adapter(AdapterSpec::new(&i.start)))
+}
+
+fn cmd_differential(a: &str, b: &str, cases: u32, seed: u64) -> ExitCode {
+    let (a, b) = match (side(a), side(b)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = Instant::now();
+    let options = DiffOptions { cases, seed, ..DiffOptions::default() };
+    let mut progress = |n: u32| eprintln!("[{n:>6}/{cases}] agreed so far ({:.0}s)", started.elapsed().as_secs_f64());
+    match differential(&a, &b, &options, &mut progress) {
+        Ok(DiffResult::Agreed { cases }) => {
+            println!("{cases} cases, seed {seed}: {} and {} agreed on every outcome ({:.0}s)", a.label(), b.label(), started.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Ok(DiffResult::Disagreed { cases_run, step, a: did_a, b: did_b, scenario_yaml }) => {
+            eprintln!("case {cases_run}: they disagree at step {step}: A gave {did_a}, B gave {did_b}");
+            println!("# ---- the smallest case, expecting B's outcomes: save it under scenarios/ to keep it\n{scenario_yaml}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn cmd_schema(write: Option<PathBuf>, driver: bool) -> ExitCode {
     let schema = if driver { driver_schema() } else { scenario_schema() };
     match write {
@@ -421,7 +471,8 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Fuzz { filter, cases, seed, scenarios } => cmd_fuzz(filter, cases, seed, scenarios),
+        Command::Fuzz { implementation: Some(a), against: Some(b), cases, seed, .. } => cmd_differential(&a, &b, cases, seed),
+        Command::Fuzz { filter, cases, seed, scenarios, .. } => cmd_fuzz(filter, cases, seed, scenarios),
         Command::Adapter { .. } => match streamcheck::adapter::serve_reference() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

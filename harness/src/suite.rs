@@ -149,27 +149,40 @@ async fn run_one(scenario: &Scenario, target: &Target, options: &SuiteOptions, a
         }
         (Target::LoopbackReference, _) => loopback::run(scenario, &real, Arc::new(Reference::<TokioNet>::new())).await,
         (_, Some(subject)) => {
-            let hello = match subject.ready().await {
-                Ok(h) => h,
-                Err(e) => {
-                    return Transcript { harness_error: Some(format!("the adapter could not start: {}", e.message())), world: WorldKind::Loopback, ..Transcript::default() }
-                }
-            };
-            if let Some(why) = unsupported_by(&hello, scenario) {
-                return Transcript::unsupported(options.seed, WorldKind::Loopback, why);
-            }
-            let mut t = loopback::run(scenario, &real, subject.clone()).await;
-            t.cpython = hello.cpython.clone();
+            let (mut t, evidence) = run_on_adapter(scenario, &real, subject).await;
             if let Some(err) = t.harness_error.as_mut() {
-                err.push_str(&crate::run::subject::Subject::evidence(subject.as_ref()));
-            }
-            if let Err(why) = subject.end_scenario(t.harness_error.is_none()).await {
-                t.harness_error.get_or_insert(why);
+                err.push_str(&evidence);
             }
             t
         }
         (Target::Adapter(_), None) => unreachable!("an adapter target always has its subject"),
     }
+}
+
+/// One scenario through an adapter on loopback: the transcript (with the CPython version the
+/// adapter runs) and, when the run broke, what the adapter showed (its last requests, the tail of
+/// its stderr). The adapter is reset for the next scenario, or killed if it broke.
+pub async fn run_on_adapter(scenario: &Scenario, options: &RunOptions, subject: &Arc<ProcessSubject>) -> (Transcript, String) {
+    let hello = match subject.ready().await {
+        Ok(h) => h,
+        Err(e) => {
+            let error = Some(format!("the adapter could not start: {}", e.message()));
+            return (Transcript { harness_error: error, world: WorldKind::Loopback, ..Transcript::default() }, String::new());
+        }
+    };
+    if let Some(why) = unsupported_by(&hello, scenario) {
+        return (Transcript::unsupported(options.seed, WorldKind::Loopback, why), String::new());
+    }
+    let mut t = loopback::run(scenario, options, subject.clone()).await;
+    t.cpython = hello.cpython.clone();
+    let mut evidence = if t.harness_error.is_some() { crate::run::subject::Subject::evidence(subject.as_ref()) } else { String::new() };
+    if let Err((why, shown)) = subject.end_scenario(t.harness_error.is_none()).await {
+        if t.harness_error.is_none() {
+            t.harness_error = Some(why);
+            evidence = shown;
+        }
+    }
+    (t, evidence)
 }
 
 /// Why the adapter's hello rules `scenario` out before it starts, if it does.

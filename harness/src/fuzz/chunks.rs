@@ -246,7 +246,8 @@ pub fn as_scenario(s: &Scenario, p: &SendPlan) -> String {
 }
 
 /// Turns `{b64: ..}` back into a plain string where the bytes are printable text, for people.
-fn readable_bytes(v: serde_json::Value) -> serde_json::Value {
+/// Nulls stay: `{ok: null}` and `expected: null` mean something.
+pub fn readable_bytes(v: serde_json::Value) -> serde_json::Value {
     use base64::Engine;
     use serde_json::Value as J;
     match v {
@@ -257,7 +258,7 @@ fn readable_bytes(v: serde_json::Value) -> serde_json::Value {
                 _ => J::Object(m),
             }
         }
-        J::Object(m) => J::Object(m.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, readable_bytes(v))).collect()),
+        J::Object(m) => J::Object(m.into_iter().map(|(k, v)| (k, readable_bytes(v))).collect()),
         J::Array(a) => J::Array(a.into_iter().map(readable_bytes).collect()),
         other => other,
     }

@@ -336,12 +336,12 @@ fn at_step(step: Option<usize>, what: &str) -> String {
 }
 
 /// What a peer `recv` produced, in the vocabulary (an error kind as the reference would name it).
-fn recv_outcome(n: Option<usize>, got: Result<Vec<u8>, (Vec<u8>, Option<std::io::ErrorKind>)>) -> Outcome {
+fn recv_outcome(n: Option<usize>, got: Result<bytes::Bytes, (bytes::Bytes, Option<std::io::ErrorKind>)>) -> Outcome {
     match got {
-        Ok(data) => Outcome::Ok(Value::Bytes(data.as_slice().into())),
+        Ok(data) => Outcome::Ok(Value::Bytes(data.into())),
         Err((partial, None)) => Outcome::Error(ErrorOutcome {
             kind: Some(ErrorType::IncompleteRead),
-            partial: Some(partial.as_slice().into()),
+            partial: Some(partial.into()),
             expected: Some(n.map(|n| n as u64)),
             ..Default::default()
         }),

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 /// What the peer has received and not yet taken with `recv`.
 #[derive(Default)]
 pub struct Inbox {
-    pub data: Vec<u8>,
+    pub data: bytes::BytesMut,
     pub eof: bool,
     pub error: Option<io::ErrorKind>,
 }
@@ -36,7 +36,6 @@ pub struct Peer {
     reading: bool,
     /// `Some` while withholding: what `release` will do, in order.
     withheld: Option<Vec<Deferred>>,
-    buf: Vec<u8>,
 }
 
 /// How a peer verb went: a line for the transcript, or a failure the run cannot go past.
@@ -45,7 +44,7 @@ pub type Played = Result<String, String>;
 impl Peer {
     pub fn new(link: Box<dyn Link>) -> Peer {
         let (r, w) = tokio::io::split(link);
-        Peer { read: Some(r), write: Some(w), inbox: Inbox::default(), reading: true, withheld: None, buf: vec![0; 64 * 1024] }
+        Peer { read: Some(r), write: Some(w), inbox: Inbox::default(), reading: true, withheld: None }
     }
 
     fn can_read(&self) -> bool {
@@ -55,25 +54,25 @@ impl Peer {
     /// Runs `fut` to completion while reading in the background, as a live peer would.
     pub async fn drive<F: Future>(&mut self, fut: F) -> F::Output {
         let reading = self.can_read();
-        read_while(&mut self.read, &mut self.inbox, &mut self.buf, reading, fut).await
+        read_while(&mut self.read, &mut self.inbox, reading, fut).await
     }
 
     /// Takes `n` bytes from the inbox (all up to EOF with `None`), reading as needed, even while
     /// `stop_reading` is on: an explicit `recv` reads. `Err` carries what arrived before EOF.
-    pub async fn recv(&mut self, n: Option<usize>) -> Result<Vec<u8>, (Vec<u8>, Option<io::ErrorKind>)> {
+    pub async fn recv(&mut self, n: Option<usize>) -> Result<Bytes, (Bytes, Option<io::ErrorKind>)> {
         loop {
             if let Some(n) = n.filter(|&n| self.inbox.data.len() >= n) {
-                return Ok(self.inbox.data.drain(..n).collect());
+                return Ok(self.inbox.data.split_to(n).freeze());
             }
             let Some(half) = self.read.as_mut().filter(|_| !self.inbox.eof && self.inbox.error.is_none()) else {
-                let all: Vec<u8> = self.inbox.data.drain(..).collect();
+                let all = self.inbox.data.split().freeze();
                 return match (n, self.inbox.error) {
                     (None, None) => Ok(all),
                     (_, err) => Err((all, err)),
                 };
             };
-            let r = half.read(&mut self.buf).await;
-            take(&mut self.inbox, &self.buf, r);
+            let r = read_into(half, &mut self.inbox.data).await;
+            take(&mut self.inbox, r);
         }
     }
 
@@ -89,7 +88,7 @@ impl Peer {
         let Some(w) = self.write.as_mut() else {
             return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the peer already closed its side"));
         };
-        let written = read_while(&mut self.read, &mut self.inbox, &mut self.buf, reading, w.write_all(&piece)).await;
+        let written = read_while(&mut self.read, &mut self.inbox, reading, w.write_all(&piece)).await;
         if let Some(mut link) = self.join() {
             link.delivered().await;
             self.part(link);
@@ -201,7 +200,7 @@ impl Peer {
 }
 
 /// Runs `fut` while reading into `inbox` (when `reading`): one loop for `drive` and `send_piece`.
-async fn read_while<F: Future>(half: &mut Option<ReadHalf<Box<dyn Link>>>, inbox: &mut Inbox, buf: &mut [u8], reading: bool, fut: F) -> F::Output {
+async fn read_while<F: Future>(half: &mut Option<ReadHalf<Box<dyn Link>>>, inbox: &mut Inbox, reading: bool, fut: F) -> F::Output {
     tokio::pin!(fut);
     let Some(half) = half.as_mut().filter(|_| reading) else { return fut.await };
     loop {
@@ -211,15 +210,21 @@ async fn read_while<F: Future>(half: &mut Option<ReadHalf<Box<dyn Link>>>, inbox
         tokio::select! {
             biased;
             out = &mut fut => return out,
-            r = half.read(buf) => take(inbox, buf, r),
+            r = read_into(half, &mut inbox.data) => take(inbox, r),
         }
     }
 }
 
-fn take(inbox: &mut Inbox, buf: &[u8], r: io::Result<usize>) {
+/// Reads what has arrived straight into the inbox (no intermediate buffer: megabytes pass here).
+async fn read_into(half: &mut ReadHalf<Box<dyn Link>>, data: &mut bytes::BytesMut) -> io::Result<usize> {
+    data.reserve(64 * 1024);
+    half.read_buf(data).await
+}
+
+fn take(inbox: &mut Inbox, r: io::Result<usize>) {
     match r {
         Ok(0) => inbox.eof = true,
-        Ok(n) => inbox.data.extend_from_slice(&buf[..n]),
+        Ok(_) => {}
         Err(e) => inbox.error = Some(e.kind()),
     }
 }

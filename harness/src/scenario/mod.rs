@@ -36,10 +36,10 @@ pub struct Scenario {
     #[serde(default)]
     pub config: SubjectConfig,
     /// Simulated conditions for the whole run.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "NetworkConfig::is_default")]
     pub network: NetworkConfig,
     /// Records behaviour without judging it: the verdict is INFORMATIONAL.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub informational: bool,
     /// Where CPython versions differ on this case, and how, in prose (shown in reports); the
     /// steps' own `cpython:` maps give each version's outcome.
@@ -108,6 +108,12 @@ pub struct NetworkConfig {
     /// also runs on loopback, where `tcp_capacity` and `latency` do not apply.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub portable: bool,
+}
+
+impl NetworkConfig {
+    fn is_default(&self) -> bool {
+        *self == NetworkConfig::default()
+    }
 }
 
 /// A duration written as `5ms`, `2s`, `1m`.

@@ -228,7 +228,10 @@ impl StreamWriter {
             // 3.12+ has writelines' own message (3.11 said write()).
             return Err(StreamError::RuntimeError(messages::WRITELINES_AFTER_EOF.into()));
         }
-        let joined: Vec<u8> = lines.into_iter().flat_map(|b| b.as_ref().to_vec()).collect();
+        let mut joined = Vec::new();
+        for line in lines {
+            joined.extend_from_slice(line.as_ref());
+        }
         self.write(&joined)
     }
 

@@ -88,8 +88,9 @@ impl ProcessSubject {
 
     /// Ends a scenario: `reset` on a healthy adapter, or kill a broken or unresponsive one.
     /// `Err` says how an adapter that seemed healthy broke while the scenario ended (a second
-    /// reply after the last step, a reset it did not answer): the scenario is then ERROR too.
-    pub async fn end_scenario(&self, healthy: bool) -> Result<(), String> {
+    /// reply after the last step, a reset it did not answer), with what it showed: the scenario
+    /// is then ERROR too.
+    pub async fn end_scenario(&self, healthy: bool) -> Result<(), (String, String)> {
         let Some(conn) = self.current() else { return Ok(()) };
         if !healthy {
             self.stop().await;
@@ -105,7 +106,7 @@ impl ProcessSubject {
         if outcome.is_err() {
             self.stop().await;
         }
-        outcome.map_err(|why| format!("after the last step: {why}{}", conn.evidence()))
+        outcome.map_err(|why| (format!("after the last step: {why}"), conn.evidence()))
     }
 
     /// Kills the adapter, if one runs.

@@ -3,9 +3,9 @@
 //!
 //! How each fault is made for real:
 //! - every piece of a `send` is its own write, with TCP_NODELAY, and the peer then waits until
-//!   the subject's kernel has acknowledged it ([`Link::delivered`]): an operation the director
-//!   starts next finds the bytes on the subject's side, so no scenario needs a sleep to let data
-//!   arrive;
+//!   its kernel has sent it into the subject's receive queue ([`Link::delivered`]): an operation
+//!   the director starts next finds the bytes on the subject's side, so no scenario needs a sleep
+//!   to let data arrive;
 //! - `eof` is `shutdown(SHUT_WR)`; `close` drops the socket; `reset` sets SO_LINGER to 0 first,
 //!   so the close is an abort (RST);
 //! - the peer's receive buffer is small ([`PEER_RCVBUF`]), so `stop_reading` backs the subject's
@@ -28,7 +28,7 @@ use tokio::time::Instant;
 
 /// The peer's SO_RCVBUF (Linux doubles it): small, so that a peer that stops reading backs the
 /// subject up soon.
-pub const PEER_RCVBUF: u32 = 4096;
+pub const PEER_RCVBUF: u32 = 64 * 1024;
 /// How long `delivered` waits for the subject's kernel to take more bytes before it decides the
 /// subject is not reading and goes on.
 const STALL: Duration = Duration::from_millis(200);
@@ -109,11 +109,13 @@ fn link(stream: TcpStream) -> io::Result<Box<dyn Link>> {
     Ok(Box::new(stream))
 }
 
-/// Bytes written but not yet acknowledged by the other kernel (SIOCOUTQ).
-fn unacked(stream: &TcpStream) -> usize {
+/// Bytes written but not yet sent (SIOCOUTQNSD). On loopback a segment sent is in the other
+/// socket's receive queue by the time the send returns (the receive runs in the sender's softirq),
+/// and waiting for the ACK instead would wait out the receiver's delayed ACK (40 ms).
+fn unsent(stream: &TcpStream) -> usize {
     let mut n: libc::c_int = 0;
-    // SAFETY: TIOCOUTQ (SIOCOUTQ) writes one c_int for a TCP socket we own.
-    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::TIOCOUTQ, &mut n) };
+    // SAFETY: SIOCOUTQNSD writes one c_int for a TCP socket we own.
+    let r = unsafe { libc::ioctl(stream.as_raw_fd(), libc::SIOCOUTQNSD, &mut n) };
     if r == 0 {
         n.max(0) as usize
     } else {
@@ -124,11 +126,11 @@ fn unacked(stream: &TcpStream) -> usize {
 impl Link for TcpStream {
     fn delivered(&mut self) -> BoxFuture<'_, ()> {
         Box::pin(async {
-            let mut left = unacked(self);
+            let mut left = unsent(self);
             let mut progress = Instant::now();
             while left > 0 && progress.elapsed() < STALL {
                 tokio::time::sleep(Duration::from_micros(200)).await;
-                let now = unacked(self);
+                let now = unsent(self);
                 if now < left {
                     progress = Instant::now();
                 }

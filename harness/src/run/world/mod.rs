@@ -91,8 +91,9 @@ pub type Accept = std::pin::Pin<Box<dyn Future<Output = io::Result<Box<dyn Link>
 /// One connection of the peer, with what each world does for the faults that differ.
 pub trait Link: AsyncRead + AsyncWrite + Send + Unpin + 'static {
     /// Waits until what the peer wrote has reached the subject's host. On loopback: until the
-    /// subject's kernel has acknowledged it (or it stops making progress: the subject is not
-    /// reading). In the simulation it returns at once: scenarios pace arrival themselves.
+    /// kernel has sent it into the subject's receive queue (or it stops making progress: the
+    /// subject is not reading). In the simulation it returns at once: scenarios pace arrival
+    /// themselves.
     fn delivered(&mut self) -> BoxFuture<'_, ()>;
     /// Waits until a FIN sent now cannot be lost (turmoil loses one sent into a full queue).
     fn ready_for_fin(&mut self) -> BoxFuture<'_, io::Result<()>>;
