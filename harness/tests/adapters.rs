@@ -157,3 +157,17 @@ fn another_protocol_version_or_a_missing_command_stops_the_run_with_one_line() {
     let Err(StartError::Command(line)) = run_suite(three(), &missing, &options, &mut |_| {}) else { panic!("a missing command must stop the run") };
     assert!(line.contains("/nonexistent/adapter") && !line.contains('\n'), "{line}");
 }
+
+/// A version 1 adapter sends no `started`: the harness waits a grace period instead, the
+/// verdicts stand, and the run counts the operations it went on with (the report's note).
+#[test]
+fn a_version_1_adapter_without_started_is_usable_with_reduced_precision() {
+    let text = "name: read-started-first\nspec: test\nsubject: stream-client\nsteps:\n  - subject: readline\n    as: line\n  - peer: {send: \"a\\n\"}\n  - await: line\n    expect: {ok: \"a\\n\"}\n";
+    let scenario = parse("read-started-first.yaml".as_ref(), text).unwrap_or_else(|e| panic!("{e:?}"));
+    let mut scenarios = three();
+    scenarios.push(LoadedScenario { path: "read-started-first.yaml".into(), id: "read-started-first.yaml".into(), scenario });
+    let run = run("v1_no_started.py", scenarios).expect("a version 1 adapter is accepted");
+    assert!(verdicts(&run).iter().all(|(k, _)| *k == VerdictKind::Pass), "{:?}", verdicts(&run));
+    assert_eq!(run.hello.as_ref().map(|h| h.protocol), Some(1));
+    assert!(run.unstarted >= 1, "the read that waited went on without `started`");
+}

@@ -3,7 +3,7 @@
 //! waits are instant and deterministic), `.read_error(..)` is a failing `recv()`, and the end of
 //! the script is EOF. The mock panics on any write, so these tests never write.
 //!
-//! Rules and probe ids refer to /work/shared/notes/cpython-streams.md.
+//! Probe ids are explained in docs/glossary.md.
 
 use bytes::Bytes;
 use std::io;

@@ -1,4 +1,4 @@
-//! StreamReader rules from /work/shared/notes/cpython-streams.md §1 and §3, one test per rule.
+//! StreamReader rules (docs/glossary.md, the R, X, U, L, E and F probes), one test per rule.
 //!
 //! CPython 3.13 is the oracle: every expected value below was probed on CPython 3.13.0 (and the
 //! probe id or rule from the note is cited on the line above each test). Messages are spelled

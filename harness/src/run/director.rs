@@ -70,8 +70,11 @@ impl<'a, W: World> Director<'a, W> {
             match &step.action {
                 Action::Peer(PeerAction::Send { send, .. }) => self.send(i, send.0.clone(), &mut peer).await?,
                 Action::Peer(action) => {
-                    let (line, outcome) = self.peer_step(action, &mut peer).await.map_err(|e| at_step(Some(i), &e))?;
-                    self.record(Some(i), Side::Peer, line, outcome);
+                    let started = self.world.now();
+                    let (line, outcome) = self.peer_step(step, action, &mut peer).await.map_err(|e| at_step(Some(i), &e))?;
+                    // A recv's outcome is judged like an operation's, `within:` included.
+                    let took = outcome.is_some().then(|| self.world.now().saturating_sub(started));
+                    self.push(Event { at: self.world.now(), step: Some(i), side: Side::Peer, action: line, outcome, took, still_pending: None });
                     if !matches!(action, PeerAction::Recv(_) | PeerAction::Sleep(_) | PeerAction::StopReading | PeerAction::ResumeReading | PeerAction::Hold | PeerAction::Release) {
                         self.settle(&mut peer).await;
                     }
@@ -284,7 +287,7 @@ impl<'a, W: World> Director<'a, W> {
     }
 
     /// Plays one peer verb: the transcript's line, and an outcome for `recv`.
-    async fn peer_step(&mut self, action: &PeerAction, peer: &mut Peer) -> Result<(String, Option<Outcome>), String> {
+    async fn peer_step(&mut self, step: &Step, action: &PeerAction, peer: &mut Peer) -> Result<(String, Option<Outcome>), String> {
         let played: Played = match action {
             PeerAction::Send { .. } => unreachable!("sends are played by `send`"),
             PeerAction::Sleep(d) => {
@@ -306,10 +309,11 @@ impl<'a, W: World> Director<'a, W> {
                 let what = n.map_or("recv all".to_string(), |n| format!("recv {n}"));
                 // Nothing (more) arriving is what the subject did, not a hang of the harness: a
                 // timeout outcome, which the step's `expect` judges.
-                return Ok(match tokio::time::timeout(self.options.step_deadline, peer.recv(n)).await {
+                let wait = step.timeout.map_or(self.options.step_deadline, |t| t.0.min(self.options.step_deadline));
+                return Ok(match tokio::time::timeout(wait, peer.recv(n)).await {
                     Ok(got) => (what, Some(recv_outcome(n, got))),
                     Err(_) => {
-                        let (secs, held) = (self.options.step_deadline.as_secs_f64(), peer.inbox.data.len());
+                        let (secs, held) = (wait.as_secs_f64(), peer.inbox.data.len());
                         let end = if n.is_some() { "enough bytes" } else { "EOF" };
                         (format!("{what} (no {end} within {secs}s; {held} bytes arrived)"), Some(Outcome::Timeout(true)))
                     }

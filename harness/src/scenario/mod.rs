@@ -242,12 +242,15 @@ impl TryFrom<RawStep> for Step {
             None => None,
         };
         match &action {
+            Action::Peer(PeerAction::Recv(_)) if raw.as_name.is_some() || raw.pending_for.is_some() => {
+                return Err("a peer `recv` takes `expect`, `also_accept`, `within` and `timeout` (how long it waits) only".into())
+            }
             Action::Peer(PeerAction::Recv(_)) => {}
             Action::Peer(_) if expect.is_some() || !raw.also_accept.is_empty() => {
                 return Err("only a peer `recv` has an outcome to expect: move `expect` to a subject step".into())
             }
             Action::Peer(_) if raw.as_name.is_some() || raw.within.is_some() || raw.pending_for.is_some() || raw.timeout.is_some() => {
-                return Err("`as`, `within`, `pending_for` and `timeout` apply to subject steps only".into())
+                return Err("`as`, `within`, `pending_for` and `timeout` apply to subject steps only (and `within`, `timeout` to a peer `recv`)".into())
             }
             Action::Await(_) if raw.as_name.is_some() || raw.pending_for.is_some() || raw.timeout.is_some() => {
                 return Err("an `await` step takes `expect`, `also_accept` and `within` only".into())

@@ -105,11 +105,15 @@ impl Conn {
         let hello = match first {
             Err(_) => {
                 kill_group(pgid, &mut child).await;
-                return Err(StartError::Failed(format!("said no hello within {}s{}", hello_deadline.as_secs(), tail())));
+                return Err(StartError::Failed(format!(
+                    "said no hello within {}s (an adapter's first line is its hello: docs/driver-protocol.md){}",
+                    hello_deadline.as_secs(),
+                    tail()
+                )));
             }
             Ok(Ok(Some(line))) => match parse_line(&line) {
                 Ok(Message::Hello(h)) => h,
-                Ok(_) => return Err(StartError::Failed(format!("began with {} instead of a hello{}", quote(&line), tail()))),
+                Ok(_) => return Err(StartError::Failed(format!("began with {} instead of a hello (docs/driver-protocol.md){}", quote(&line), tail()))),
                 Err(e) => return Err(StartError::Failed(format!("began with {}: {e}{}", quote(&line), tail()))),
             },
             Ok(Ok(None)) | Ok(Err(_)) => {
@@ -310,7 +314,7 @@ async fn read_replies(mut stdout: LineReader<ChildStdout>, state: Arc<Mutex<Stat
             Ok(None) => "exited (its stdout closed)".to_string(),
             Err(e) => e,
         };
-        fail_all(&state, format!("the adapter {why}"));
+        fail_all(&state, format!("the adapter {why}: the driver protocol (docs/driver-protocol.md) does not allow it, so a fresh adapter process serves the next scenario"));
         let _ = settled.send(());
         return;
     }
