@@ -64,7 +64,7 @@ impl Report {
 
     /// The explanation of a result that is not a PASS, if the expectations give one.
     pub fn explanation(&self, r: &ScenarioResult) -> Option<&expected::Expectation> {
-        self.explained.iter().find(|e| e.scenario == r.loaded.id && e.verdict == r.verdict.kind.label())
+        self.explained.iter().find(|e| e.scenario == r.loaded.id && e.covers(r.verdict.kind))
     }
 
     /// One line: "130 scenarios: 128 PASS, 2 NON-STRICT".
