@@ -69,6 +69,9 @@ enum Command {
         /// ERROR is listed with its verdict, non-zero on anything new or any stale entry.
         #[arg(long)]
         expect: Option<PathBuf>,
+        /// A line for the report's notes (repeatable), e.g. a differential fuzzing result.
+        #[arg(long)]
+        note: Vec<String>,
     },
     /// Validates scenario files (default: every file under scenarios/) and prints every error.
     Check { paths: Vec<PathBuf> },
@@ -89,6 +92,14 @@ enum Command {
     },
     /// Runs the `install` command of an implementation of implementations.yaml.
     Install { name: String },
+    /// Compares two report.json files of one implementation; exits 1 on a regression.
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        /// Markdown for a pull-request comment instead of plain text.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Writes reports/README.md: the published reports side by side.
     Matrix {
         /// The reports folder: `reference` and every implementation of implementations.yaml.
@@ -184,10 +195,11 @@ struct RunArgs {
     jobs: usize,
     deadline: Duration,
     expect: Option<PathBuf>,
+    note: Vec<String>,
 }
 
 fn cmd_run(args: RunArgs) -> ExitCode {
-    let RunArgs { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect } = args;
+    let RunArgs { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect, note } = args;
     let (target, name, description) = match target_of(adapter, implementation, world) {
         Ok(t) => t,
         Err(e) => {
@@ -227,7 +239,7 @@ fn cmd_run(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut notes = Vec::new();
+    let mut notes = note;
     if suite.unstarted > 0 {
         notes.push(format!(
             "timing precision is reduced: {} operation(s) sent no `started` within 100 ms, and the harness went on without it",
@@ -326,6 +338,23 @@ fn cmd_fuzz(filter: Option<String>, cases: u32, seed: u64, scenarios: PathBuf) -
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn cmd_diff(old: &Path, new: &Path, markdown: bool) -> ExitCode {
+    let (old, new) = match (streamcheck::report::matrix::read(old), streamcheck::report::matrix::read(new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let d = streamcheck::report::diff::diff(&old, &new);
+    print!("{}", if markdown { d.markdown(&old, &new) } else { d.text(&old, &new) });
+    if d.regressions.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -443,8 +472,8 @@ fn cmd_schema(write: Option<PathBuf>, driver: bool) -> ExitCode {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Run { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect } => {
-            cmd_run(RunArgs { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect })
+        Command::Run { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect, note } => {
+            cmd_run(RunArgs { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect, note })
         }
         Command::Check { paths } => cmd_check(paths),
         Command::Schema { write, driver } => cmd_schema(write, driver),
@@ -461,6 +490,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Install { name } => cmd_install(&name),
+        Command::Diff { old, new, markdown } => cmd_diff(&old, &new, markdown),
         Command::Matrix { reports, write } => cmd_matrix(&reports, write),
         Command::List { scenarios, .. } => match select(&scenarios, None) {
             Ok(all) => {

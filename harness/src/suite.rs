@@ -207,3 +207,36 @@ pub fn unsupported_by(hello: &Hello, scenario: &Scenario) -> Option<String> {
     lacking.dedup();
     Some(format!("the adapter lists `{}` as unsupported", lacking.join("`, `")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load::parse;
+
+    fn scenario(config: &str, steps: &str) -> Scenario {
+        let text = format!("name: t\nspec: s\nsubject: stream-server\n{config}steps:\n{steps}");
+        parse("t.yaml".as_ref(), &text).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn hello(capabilities: &[&str], unsupported: &[&str]) -> Hello {
+        Hello {
+            protocol: 2,
+            name: "x".into(),
+            capabilities: capabilities.iter().map(|s| s.to_string()).collect(),
+            unsupported: unsupported.iter().map(|s| s.to_string()).collect(),
+            ..Hello::default()
+        }
+    }
+
+    #[test]
+    fn the_hello_rules_out_scenarios_before_they_start() {
+        let plain = scenario("", "  - subject: drain\n");
+        assert_eq!(unsupported_by(&hello(&["stream"], &[]), &plain), None);
+        assert!(unsupported_by(&hello(&["ws-server"], &[]), &plain).unwrap().contains("needs `stream`"));
+        assert!(unsupported_by(&hello(&["stream"], &["drain"]), &plain).unwrap().contains("`drain`"));
+        assert!(unsupported_by(&hello(&["stream"], &["start_server"]), &plain).unwrap().contains("`start_server`"), "the session op counts");
+        let marks = scenario("config: {high_water: 10}\n", "  - subject: drain\n");
+        assert!(unsupported_by(&hello(&["stream"], &["set_write_buffer_limits"]), &marks).unwrap().contains("set_write_buffer_limits"));
+        assert_eq!(unsupported_by(&hello(&["stream"], &["set_write_buffer_limits"]), &plain), None);
+    }
+}

@@ -60,4 +60,6 @@ fn junit_counts_failures_errors_and_skips() {
     assert!(xml.contains("<testsuites name=\"streamcheck selftest\" tests=\"5\" failures=\"1\" errors=\"1\" skipped=\"0\">"), "{xml}");
     assert!(xml.contains("<failure message=\"`readline` gave ok &quot;a\\n&quot;, expected ok &quot;b\\n&quot;\">"), "{xml}");
     assert!(xml.contains("<error message=\"step 1 (`read 1`) did not complete"), "{xml}");
+    assert!(xml.contains("<property name=\"rerun\" value=\"streamcheck run --filter selftest/fail.yaml --seed 0\"/>"), "{xml}");
+    assert!(xml.contains("<property name=\"clause\" value=\"asyncio StreamReader.readline\"/>"), "{xml}");
 }

@@ -34,23 +34,23 @@ pub fn render(report: &Report) -> String {
         );
         for r in members {
             let secs = r.transcript.events.last().map_or(0.0, |e| e.at.as_secs_f64());
-            let _ = write!(out, "    <testcase classname=\"{}\" name=\"{}\" time=\"{secs:.3}\"", esc(clause), esc(&r.loaded.id));
-            let why = esc(&r.verdict.explain());
-            match r.verdict.kind {
-                VerdictKind::Fail => {
-                    let _ = writeln!(out, ">\n      <failure message=\"{}\">{why}</failure>\n    </testcase>", esc(r.verdict.reason.as_deref().unwrap_or("")));
-                }
-                VerdictKind::Error => {
-                    let _ = writeln!(out, ">\n      <error message=\"{}\">{why}</error>\n    </testcase>", esc(r.verdict.reason.as_deref().unwrap_or("")));
-                }
-                VerdictKind::Unsupported => {
-                    let _ = writeln!(out, ">\n      <skipped message=\"UNSUPPORTED\"/>\n    </testcase>");
-                }
-                VerdictKind::NonStrict | VerdictKind::Informational => {
-                    let _ = writeln!(out, ">\n      <system-out>{why}</system-out>\n    </testcase>");
-                }
-                VerdictKind::Pass => out.push_str("/>\n"),
+            let _ = writeln!(out, "    <testcase classname=\"{}\" name=\"{}\" time=\"{secs:.3}\">", esc(clause), esc(&r.loaded.id));
+            let rerun = format!("streamcheck run --filter {} --seed {}", r.loaded.id, report.seed);
+            let _ = writeln!(out, "      <properties>");
+            for (name, value) in [("clause", clause), ("seed", &report.seed.to_string()), ("rerun", &rerun)] {
+                let _ = writeln!(out, "        <property name=\"{name}\" value=\"{}\"/>", esc(value));
             }
+            let _ = writeln!(out, "      </properties>");
+            let why = esc(&r.verdict.explain());
+            let message = esc(r.verdict.reason.as_deref().unwrap_or(""));
+            let _ = match r.verdict.kind {
+                VerdictKind::Fail => writeln!(out, "      <failure message=\"{message}\">{why}</failure>"),
+                VerdictKind::Error => writeln!(out, "      <error message=\"{message}\">{why}</error>"),
+                VerdictKind::Unsupported => writeln!(out, "      <skipped message=\"UNSUPPORTED: {message}\"/>"),
+                VerdictKind::NonStrict | VerdictKind::Informational => writeln!(out, "      <system-out>{why}</system-out>"),
+                VerdictKind::Pass => Ok(()),
+            };
+            out.push_str("    </testcase>\n");
         }
         out.push_str("  </testsuite>\n");
     }

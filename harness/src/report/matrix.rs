@@ -20,17 +20,20 @@ pub struct Published {
     pub scenarios: Vec<PublishedScenario>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct PublishedScenario {
     pub id: String,
     pub spec: String,
     pub verdict: String,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Reads one report.json; the error names the file and says what it expected.
 pub fn read(path: &Path) -> Result<Published, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let report: Published = serde_json::from_str(&text).map_err(|e| format!("{} is not a streamcheck report.json ({e})", path.display()))?;
+    let report: Published = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a streamcheck report.json ({e}): pass a report.json that `streamcheck run` wrote", path.display()))?;
     if report.format_version != super::json::FORMAT_VERSION {
         return Err(format!(
             "{} has report format {}, and this streamcheck reads format {}: regenerate it with this version",
@@ -118,7 +121,7 @@ mod tests {
             description: format!("{name} description"),
             world: Some("loopback".into()),
             subject: None,
-            scenarios: verdicts.iter().map(|(id, spec, v)| PublishedScenario { id: id.to_string(), spec: spec.to_string(), verdict: v.to_string() }).collect(),
+            scenarios: verdicts.iter().map(|(id, spec, v)| PublishedScenario { id: id.to_string(), spec: spec.to_string(), verdict: v.to_string(), reason: None }).collect(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! Conformance reports: the results of one suite run, grouped by the clause each scenario
 //! checks (h2spec's habit), in three formats, one file each.
 
+pub mod diff;
 pub mod expected;
 pub mod json;
 pub mod junit;
