@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates every published report: the reference in the simulation, then each implementation
 # of implementations.yaml (installed first) over loopback, held against its expected.yaml, then
-# reports/README.md. Exits non-zero if any report has an unexplained FAIL or ERROR, or a stale
+# reports/README.md and reports/index.html. Exits non-zero if any report has an unexplained FAIL or ERROR, or a stale
 # expectation. Takes about a minute once the implementations are installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,6 @@ for name in $($bin list --implementations); do
   [ -f "reports/$name/expected.yaml" ] && expect=(--expect "reports/$name/expected.yaml")
   $bin run --impl "$name" --jobs 2 "${expect[@]}" 2>/dev/null | tail -n 4 || status=1
 done
-$bin matrix --write reports/README.md
-echo "== reports/README.md written"
+$bin matrix --write
+echo "== reports/README.md and reports/index.html written"
 exit $status

@@ -100,14 +100,14 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// Writes reports/README.md: the published reports side by side.
+    /// Writes reports/README.md and reports/index.html: the published reports side by side.
     Matrix {
         /// The reports folder: `reference` and every implementation of implementations.yaml.
         #[arg(long, default_value = "reports")]
         reports: PathBuf,
-        /// Where to write it (default: print it).
+        /// Write README.md and index.html into the reports folder (default: print the Markdown).
         #[arg(long)]
-        write: Option<PathBuf>,
+        write: bool,
     },
     /// Fuzzes chunk boundaries (re-splits the peer's sends and moves reads between the pieces),
     /// or, with --impl and --against, plays random scenarios on two implementations until they
@@ -161,25 +161,28 @@ fn select(scenarios: &Path, filter: Option<&str>) -> Result<Vec<LoadedScenario>,
     Ok(picked)
 }
 
-/// What `run` was pointed at: the target, the report's folder name and its description.
-fn target_of(adapter: Option<String>, implementation: Option<String>, world: WorldArg) -> Result<(Target, String, String), String> {
+/// What `run` was pointed at: the target, the report's folder name, its description, and the
+/// command line that reruns it.
+fn target_of(adapter: Option<String>, implementation: Option<String>, world: WorldArg) -> Result<(Target, String, String, String), String> {
     if let Some(name) = implementation {
         let list = streamcheck::implementations::load(Path::new("implementations.yaml"))?;
         let i = streamcheck::implementations::find(&list, &name)?;
         let description = format!("{} ({}). Install it with `streamcheck install {}`.", i.description, i.homepage, i.name);
-        return Ok((Target::Adapter(AdapterSpec::new(&i.start)), i.name, description));
+        let rerun = format!("streamcheck run --impl {}", i.name);
+        return Ok((Target::Adapter(AdapterSpec::new(&i.start)), i.name, description, rerun));
     }
     if let Some(a) = adapter {
         let Some(command) = a.strip_prefix("cmd:").filter(|c| !c.trim().is_empty()) else {
             return Err(format!("--adapter {a:?}: write `--adapter 'cmd:<command line>'`, e.g. --adapter 'cmd:python3 adapters/python/asyncio_streams.py'"));
         };
         let name = "adapter".to_string();
-        return Ok((Target::Adapter(AdapterSpec::new(command)), name, format!("The adapter `{command}`.")));
+        let rerun = format!("streamcheck run --adapter '{a}'");
+        return Ok((Target::Adapter(AdapterSpec::new(command)), name, format!("The adapter `{command}`."), rerun));
     }
     let description = "The reference implementation (impl/): asyncio streams reproduced from CPython 3.13.".to_string();
     Ok(match world {
-        WorldArg::Sim => (Target::SimReference, "reference".into(), description),
-        WorldArg::Loopback => (Target::LoopbackReference, "reference-loopback".into(), description),
+        WorldArg::Sim => (Target::SimReference, "reference".into(), description, "streamcheck run".into()),
+        WorldArg::Loopback => (Target::LoopbackReference, "reference-loopback".into(), description, "streamcheck run --world loopback".into()),
     })
 }
 
@@ -200,7 +203,7 @@ struct RunArgs {
 
 fn cmd_run(args: RunArgs) -> ExitCode {
     let RunArgs { filter, seed, out, scenarios, adapter, implementation, world, jobs, deadline, expect, note } = args;
-    let (target, name, description) = match target_of(adapter, implementation, world) {
+    let (target, name, description, rerun) = match target_of(adapter, implementation, world) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("{e}");
@@ -250,7 +253,7 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         let on = h.cpython.as_ref().map_or(String::new(), |v| format!(" on CPython {v}"));
         format!("{} {}{on}, driver protocol {}", h.name, h.version, h.protocol)
     });
-    let report = Report { implementation: name.clone(), description, seed, world: target.world(), subject, notes, explained, results: suite.results };
+    let report = Report { implementation: name.clone(), description, seed, world: target.world(), subject, notes, explained, rerun, results: suite.results };
     println!("\n| verdict | scenarios |\n|---|---|");
     for (kind, n) in report.counts() {
         println!("| {} | {n} |", kind.label());
@@ -261,7 +264,7 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         eprintln!("cannot write the reports to {}: {e}", out.display());
         return ExitCode::from(2);
     }
-    println!("reports: {}/report.md, report.json, junit.xml", out.display());
+    println!("reports: {}/report.md, report.json, junit.xml, report.html", out.display());
     if expect.is_some() {
         let gate = expected::gate(&report, &report.explained, &corpus);
         for u in &gate.unexpected {
@@ -381,7 +384,7 @@ fn cmd_install(name: &str) -> ExitCode {
     }
 }
 
-fn cmd_matrix(reports: &Path, write: Option<PathBuf>) -> ExitCode {
+fn cmd_matrix(reports: &Path, write: bool) -> ExitCode {
     let names = match streamcheck::implementations::load(Path::new("implementations.yaml")) {
         Ok(list) => std::iter::once("reference".to_string()).chain(list.into_iter().map(|i| i.name)).collect::<Vec<_>>(),
         Err(e) => {
@@ -397,19 +400,18 @@ fn cmd_matrix(reports: &Path, write: Option<PathBuf>) -> ExitCode {
         }
     };
     let page = streamcheck::report::matrix::render(&published);
-    match write {
-        Some(path) => match std::fs::write(&path, page) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("cannot write {}: {e}", path.display());
-                ExitCode::from(2)
-            }
-        },
-        None => {
-            print!("{page}");
-            ExitCode::SUCCESS
+    if !write {
+        print!("{page}");
+        return ExitCode::SUCCESS;
+    }
+    let html = streamcheck::report::matrix::render_html(&published);
+    for (file, text) in [("README.md", page), ("index.html", html)] {
+        if let Err(e) = std::fs::write(reports.join(file), text) {
+            eprintln!("cannot write {}: {e}", reports.join(file).display());
+            return ExitCode::from(2);
         }
     }
+    ExitCode::SUCCESS
 }
 
 /// `reference`, an implementation of implementations.yaml, or `cmd:<command line>`.

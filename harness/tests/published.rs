@@ -45,6 +45,8 @@ fn the_matrix_page_is_current() {
     let published = matrix::read_all(&root().join("reports"), &names).unwrap_or_else(|e| panic!("{e}: {REGENERATE}"));
     let committed = std::fs::read_to_string(root().join("reports/README.md")).expect("reports/README.md");
     assert!(committed == matrix::render(&published), "reports/README.md is stale: {REGENERATE}");
+    let committed = std::fs::read_to_string(root().join("reports/index.html")).expect("reports/index.html");
+    assert!(committed == matrix::render_html(&published), "reports/index.html is stale: {REGENERATE}");
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub fn render(report: &Report) -> String {
         for r in members {
             let secs = r.transcript.events.last().map_or(0.0, |e| e.at.as_secs_f64());
             let _ = writeln!(out, "    <testcase classname=\"{}\" name=\"{}\" time=\"{secs:.3}\">", esc(clause), esc(&r.loaded.id));
-            let rerun = format!("streamcheck run --filter {} --seed {}", r.loaded.id, report.seed);
+            let rerun = report.rerun_command(&r.loaded.id);
             let _ = writeln!(out, "      <properties>");
             for (name, value) in [("clause", clause), ("seed", &report.seed.to_string()), ("rerun", &rerun)] {
                 let _ = writeln!(out, "        <property name=\"{name}\" value=\"{}\"/>", esc(value));

@@ -2,7 +2,8 @@
 //! Rows are the scenario families, then the clauses; columns the implementations; each cell the
 //! counts per verdict, with a link to that implementation's report.
 
-use serde::Deserialize;
+use super::html::{embedded_json, esc, family};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
@@ -52,11 +53,6 @@ pub fn read_all(dir: &Path, names: &[String]) -> Result<Vec<Published>, String> 
 
 const ORDER: [&str; 6] = ["PASS", "NON-STRICT", "INFORMATIONAL", "UNSUPPORTED", "FAIL", "ERROR"];
 
-/// A scenario's family: the folder it lives in (`streams/eof`).
-fn family(id: &str) -> &str {
-    id.rsplit_once('/').map_or(id, |(dir, _)| dir)
-}
-
 /// "12 PASS · 1 FAIL", PASS first, zero counts left out.
 fn cell(counts: &BTreeMap<&str, usize>) -> String {
     let parts: Vec<String> = ORDER.iter().filter_map(|k| counts.get(k).map(|n| format!("{n} {k}"))).collect();
@@ -65,6 +61,62 @@ fn cell(counts: &BTreeMap<&str, usize>) -> String {
     } else {
         parts.join(" · ")
     }
+}
+
+#[derive(Serialize)]
+struct MatrixData<'a> {
+    implementations: Vec<Column<'a>>,
+}
+
+#[derive(Serialize)]
+struct Column<'a> {
+    name: &'a str,
+    subject: &'a str,
+    cases: Vec<Cell<'a>>,
+}
+
+#[derive(Serialize)]
+struct Cell<'a> {
+    id: &'a str,
+    family: &'a str,
+    verdict: &'a str,
+}
+
+const STYLE: &str = include_str!("assets/report.css");
+const SCRIPT: &str = include_str!("assets/matrix.js");
+
+/// Renders reports/index.html: the same matrix as README.md, with a per-case view, one click from
+/// each implementation's report.html.
+pub fn render_html(reports: &[Published]) -> String {
+    let data = MatrixData {
+        implementations: reports
+            .iter()
+            .map(|r| Column {
+                name: &r.implementation,
+                subject: r.subject.as_deref().unwrap_or(&r.description),
+                cases: r.scenarios.iter().map(|s| Cell { id: &s.id, family: family(&s.id), verdict: &s.verdict }).collect(),
+            })
+            .collect(),
+    };
+    let names: Vec<String> = reports.iter().map(|r| esc(&r.implementation)).collect();
+    format!(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>streamcheck: implementations</title><style>{STYLE}</style></head>
+<body>
+<header><h1>streamcheck: conformance of {n} implementations</h1><p class="muted">{names}. Each cell links to that implementation's report, filtered to the row. Regenerate with <code>bash scripts/reports.sh</code>.</p></header>
+<main>
+<div class="controls"><button id="view-families" type="button">by family</button><button id="view-cases" type="button">by case</button><input id="search" type="search" placeholder="filter rows" aria-label="filter rows"></div>
+<table class="matrix" id="matrix"></table>
+</main>
+<script type="application/json" id="data">{data}</script>
+<script>{SCRIPT}</script>
+</body></html>
+"#,
+        n = reports.len(),
+        names = names.join(", "),
+        data = embedded_json(&data),
+    )
 }
 
 /// Renders the matrix page.

@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod expected;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -38,6 +39,9 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The implementation's known divergences, with their reasons (expected.yaml).
     pub explained: Vec<expected::Expectation>,
+    /// The command line that ran this suite, without `--filter` and `--seed` (default
+    /// `streamcheck run`): each case's rerun command is built from it.
+    pub rerun: String,
     pub results: Vec<ScenarioResult>,
 }
 
@@ -63,6 +67,12 @@ impl Report {
         groups
     }
 
+    /// The one command that reruns exactly scenario `id` with this run's seed.
+    pub fn rerun_command(&self, id: &str) -> String {
+        let base = if self.rerun.is_empty() { "streamcheck run" } else { &self.rerun };
+        format!("{base} --filter {id} --seed {}", self.seed)
+    }
+
     /// The explanation of a result that is not a PASS, if the expectations give one.
     pub fn explanation(&self, r: &ScenarioResult) -> Option<&expected::Expectation> {
         self.explained.iter().find(|e| e.scenario == r.loaded.id && e.covers(r.verdict.kind))
@@ -74,12 +84,13 @@ impl Report {
         format!("{} scenarios: {}", self.results.len(), parts.join(", "))
     }
 
-    /// Writes report.md, report.json and junit.xml into `dir`.
+    /// Writes report.md, report.json, junit.xml and report.html into `dir`.
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("report.md"), markdown::render(self))?;
         std::fs::write(dir.join("report.json"), json::render(self))?;
         std::fs::write(dir.join("junit.xml"), junit::render(self))?;
+        std::fs::write(dir.join("report.html"), html::render(self))?;
         Ok(())
     }
 }

@@ -8,6 +8,8 @@
 //!   to let data arrive;
 //! - `eof` is `shutdown(SHUT_WR)`; `close` drops the socket; `reset` sets SO_LINGER to 0 first,
 //!   so the close is an abort (RST);
+//! - after connecting to a subject server, the peer gives it 20 ms to accept and start reading
+//!   before the first step (the kernel completes the handshake before the server accepts);
 //! - the peer's receive buffer is small ([`PEER_RCVBUF`]), so `stop_reading` backs the subject's
 //!   writes up after a few kilobytes plus whatever its own send buffer holds;
 //! - `hold` cannot stall the kernel's network: the peer withholds its own sends and stops
@@ -29,6 +31,8 @@ use tokio::time::Instant;
 /// The peer's SO_RCVBUF (Linux doubles it): small, so that a peer that stops reading backs the
 /// subject up soon.
 pub const PEER_RCVBUF: u32 = 64 * 1024;
+/// How long the peer gives a subject server, after connecting, to accept and start reading.
+const ACCEPT_SETTLE: Duration = Duration::from_millis(20);
 /// How long `delivered` waits for the subject's kernel to take more bytes before it decides the
 /// subject is not reading and goes on.
 const STALL: Duration = Duration::from_millis(200);
@@ -80,6 +84,9 @@ impl World for Loopback {
         let socket = TcpSocket::new_v4()?;
         socket.set_recv_buffer_size(PEER_RCVBUF)?;
         let stream = socket.connect(([127, 0, 0, 1], port).into()).await?;
+        // The kernel completes the handshake before the subject's server has accepted; a peer
+        // step played at once would race the server's setup (what arrives before it reads).
+        tokio::time::sleep(ACCEPT_SETTLE).await;
         link(stream)
     }
 
