@@ -97,13 +97,26 @@ impl<'a, W: World> Director<'a, W> {
             let (host, port, accept) = self.world.listen().await.map_err(|e| format!("the peer cannot listen: {e}"))?;
             let op = Op::OpenConnection(Connect { host, port, limit: config.limit });
             let opening = self.start(None, op, None, true).await?;
-            let (accepted, opened) = tokio::join!(accept, self.outcome(None, opening));
-            let opened = opened?;
-            let failed = !matches!(opened, Outcome::Ok(_));
+            // The peer accepts while the subject connects (turmoil completes a connect only then);
+            // a connect that fails must not leave the peer waiting to accept.
+            let (outcome, mut accept) = (self.outcome(None, opening), accept);
+            tokio::pin!(outcome);
+            let mut accepted = None;
+            let opened = loop {
+                tokio::select! {
+                    biased;
+                    out = &mut outcome => break out?,
+                    a = &mut accept, if accepted.is_none() => accepted = Some(a),
+                }
+            };
             self.record(None, Side::Subject, format!("open_connection {}", self.where_to(port)), Some(opened.clone()));
-            if failed {
+            if !matches!(opened, Outcome::Ok(_)) {
                 return Err(format!("open_connection failed: {}", opened.show()));
             }
+            let accepted = match accepted {
+                Some(a) => a,
+                None => tokio::time::timeout(self.options.step_deadline, accept).await.map_err(|_| self.hang(None, "accept"))?,
+            };
             accepted.map_err(|e| format!("the peer could not accept the subject's connection: {e}"))?
         } else {
             let op = Op::StartServer(Listen { host: self.world.server_host().into(), limit: config.limit });
@@ -113,7 +126,8 @@ impl<'a, W: World> Director<'a, W> {
             let Outcome::Ok(Value::Port { port }) = served else {
                 return Err(format!("start_server failed: {}", served.show()));
             };
-            let link = self.world.connect(port).await.map_err(|e| format!("the peer cannot connect to the subject's port {port}: {e}"))?;
+            let connected = tokio::time::timeout(self.options.step_deadline, self.world.connect(port)).await.map_err(|_| self.hang(None, "connect"))?;
+            let link = connected.map_err(|e| format!("the peer cannot connect to the subject's port {port}: {e}"))?;
             self.record(None, Side::Peer, format!("connect {}", self.where_to(port)), None);
             link
         };
