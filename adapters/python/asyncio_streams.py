@@ -77,10 +77,13 @@ class StreamsAdapter:
 
     # ---- plumbing -------------------------------------------------------
     def hello(self):
-        return {"hello": {"protocol": PROTOCOL, "name": self.name, "version": self.version,
-                          "capabilities": ["stream"],
-                          "unsupported": list(UNSUPPORTED.get(self.loop_name, [])),
-                          "cpython": platform.python_version()}}
+        hello = {"protocol": PROTOCOL, "name": self.name, "version": self.version,
+                 "capabilities": ["stream"], "unsupported": list(UNSUPPORTED.get(self.loop_name, []))}
+        if self.loop_name == "asyncio":
+            # `cpython` says: this is CPython's asyncio, streams and transports, at this version, so
+            # its own recorded version differences apply. uvloop and rloop bring their own transports.
+            hello["cpython"] = platform.python_version()
+        return {"hello": hello}
 
     def send(self, msg):
         try:

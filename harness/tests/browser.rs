@@ -1,5 +1,5 @@
 //! The HTML reports in a real browser: harness/tests/browser/check.mjs loads
-//! reports/cpython-3.13/report.html and reports/index.html in headless Chromium (Debian's
+//! reports/uvloop/report.html (a report with explained FAILs) and reports/index.html in headless Chromium (Debian's
 //! /usr/bin/chromium, driven by playwright-core) and checks counts, filters, a case's evidence
 //! and URL state. `STREAMCHECK_SCREENSHOTS=docs/img cargo test --test browser` retakes the
 //! README's screenshots.
@@ -19,12 +19,12 @@ fn the_published_report_and_matrix_work_in_headless_chromium() {
     let out = Command::new("node")
         .arg(dir.join("check.mjs"))
         .arg(root.join("reports"))
-        .arg("cpython-3.13")
+        .arg("uvloop")
         .arg(&shots)
         .env("STREAMCHECK_CHROMIUM", &chromium)
         .output()
         .expect("node (Node.js 20) runs");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the browser check failed:\n{text}");
-    assert!(text.contains("ok: cpython-3.13"), "{text}");
+    assert!(text.contains("ok: uvloop"), "{text}");
 }

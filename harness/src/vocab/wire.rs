@@ -219,8 +219,8 @@ pub struct Hello {
     /// Operations the adapter knows it lacks: scenarios that need them are UNSUPPORTED.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unsupported: Vec<String>,
-    /// Extension: the CPython version whose asyncio streams the implementation runs, so that the
-    /// scenarios' version-specific outcomes (`cpython:` on a step) apply.
+    /// Extension: this implementation is CPython's own asyncio (streams and transports) at this
+    /// version, so that the scenarios' version-specific outcomes (`cpython:` on a step) apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpython: Option<String>,
 }
