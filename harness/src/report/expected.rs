@@ -55,7 +55,19 @@ fn one_or_more<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D:
     })
 }
 
+/// What a report shows of an expectation: why, and where it is discussed.
+#[derive(Debug, serde::Serialize)]
+pub struct Explanation<'a> {
+    pub reason: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<&'a str>,
+}
+
 impl Expectation {
+    pub fn explanation(&self) -> Explanation<'_> {
+        Explanation { reason: &self.reason, link: self.link.as_deref() }
+    }
+
     /// Whether this entry covers a result with verdict `kind`.
     pub fn covers(&self, kind: VerdictKind) -> bool {
         self.verdict.iter().any(|v| v == kind.label())

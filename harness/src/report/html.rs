@@ -9,6 +9,7 @@ use serde::Serialize;
 
 const STYLE: &str = include_str!("assets/report.css");
 const SCRIPT: &str = include_str!("assets/report.js");
+const PAGE: &str = include_str!("assets/page.js");
 
 #[derive(Serialize)]
 struct Page<'a> {
@@ -29,17 +30,12 @@ struct Case<'a> {
     reason: Option<&'a str>,
     description: Option<&'a str>,
     cpython: Option<&'a str>,
-    explanation: Option<Explanation<'a>>,
+    explanation: Option<super::expected::Explanation<'a>>,
     transcript: String,
     scenario: String,
     rerun: String,
 }
 
-#[derive(Serialize)]
-struct Explanation<'a> {
-    reason: &'a str,
-    link: Option<&'a str>,
-}
 
 /// A scenario's family: the folder it lives in (`streams/eof`).
 pub fn family(id: &str) -> &str {
@@ -70,7 +66,7 @@ fn case<'a>(report: &'a Report, r: &'a ScenarioResult) -> Case<'a> {
         reason: r.verdict.reason.as_deref(),
         description: r.loaded.scenario.description.as_deref(),
         cpython: r.loaded.scenario.cpython.as_deref(),
-        explanation: report.explanation(r).map(|e| Explanation { reason: &e.reason, link: e.link.as_deref() }),
+        explanation: report.explanation(r).map(|e| e.explanation()),
         transcript: r.transcript.to_text(),
         scenario,
         rerun: report.rerun_command(&r.loaded.id),
@@ -96,7 +92,7 @@ pub fn render(report: &Report) -> String {
 </main>
 <aside id="evidence" hidden></aside>
 <script type="application/json" id="data">{data}</script>
-<script>{SCRIPT}</script>
+<script>{PAGE}{SCRIPT}</script>
 </body></html>
 "#,
         description = esc(&report.description),

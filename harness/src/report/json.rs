@@ -43,15 +43,9 @@ struct JsonScenario<'a> {
     cpython: Option<&'a str>,
     /// Why it is not a PASS, from the implementation's expectations.
     #[serde(skip_serializing_if = "Option::is_none")]
-    explanation: Option<Explanation<'a>>,
+    explanation: Option<super::expected::Explanation<'a>>,
 }
 
-#[derive(Serialize)]
-struct Explanation<'a> {
-    reason: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    link: Option<&'a str>,
-}
 
 pub fn render(report: &Report) -> String {
     let doc = JsonReport {
@@ -79,7 +73,7 @@ pub fn render(report: &Report) -> String {
                 elapsed_ms: elapsed_ms(r),
                 simulated_ms: (report.world == WorldKind::Sim).then(|| elapsed_ms(r)),
                 cpython: r.loaded.scenario.cpython.as_deref(),
-                explanation: report.explanation(r).map(|e| Explanation { reason: &e.reason, link: e.link.as_deref() }),
+                explanation: report.explanation(r).map(|e| e.explanation()),
             })
             .collect(),
     };

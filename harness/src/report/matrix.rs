@@ -84,6 +84,7 @@ struct Cell<'a> {
 
 const STYLE: &str = include_str!("assets/report.css");
 const SCRIPT: &str = include_str!("assets/matrix.js");
+const PAGE: &str = include_str!("assets/page.js");
 
 /// Renders reports/index.html: the same matrix as README.md, with a per-case view, one click from
 /// each implementation's report.html.
@@ -110,7 +111,7 @@ pub fn render_html(reports: &[Published]) -> String {
 <table class="matrix" id="matrix"></table>
 </main>
 <script type="application/json" id="data">{data}</script>
-<script>{SCRIPT}</script>
+<script>{PAGE}{SCRIPT}</script>
 </body></html>
 "#,
         n = reports.len(),

@@ -2,16 +2,6 @@
 // link to that implementation's report filtered to the family; or, in the per-case view, every
 // case × implementation, so "who fails this case?" is one look. State in the URL's hash:
 // #view=cases&q=<text>.
-"use strict";
-const data = JSON.parse(document.getElementById("data").textContent);
-const ORDER = ["PASS", "NON-STRICT", "INFORMATIONAL", "UNSUPPORTED", "FAIL", "ERROR"];
-const $ = (sel) => document.querySelector(sel);
-const el = (tag, attrs = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) e.append(c);
-  return e;
-};
 
 function readState() {
   const p = new URLSearchParams(location.hash.slice(1));

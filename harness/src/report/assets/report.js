@@ -1,16 +1,6 @@
 // One implementation's report: a table grouped by clause, filters by verdict and family, a text
 // search, and a case's evidence on click. The state lives in the URL's hash, so a filtered view
 // or one case can be shared as a link: #verdict=FAIL&family=streams/eof&q=readline&case=<id>.
-"use strict";
-const data = JSON.parse(document.getElementById("data").textContent);
-const ORDER = ["PASS", "NON-STRICT", "INFORMATIONAL", "UNSUPPORTED", "FAIL", "ERROR"];
-const $ = (sel) => document.querySelector(sel);
-const el = (tag, attrs = {}, ...children) => {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const c of children) e.append(c);
-  return e;
-};
 
 function readState() {
   const p = new URLSearchParams(location.hash.slice(1));
